@@ -1,0 +1,206 @@
+//! libxl's JSON form of the channel types, as its IDL generator writes and reads it.
+//!
+//! Writing: fields equal to their `_init` value are left out (integers at their default,
+//! NULL strings); the keyed union is one key `connection.<name>` holding the member's fields,
+//! and is left out altogether when the connection value is out of range.
+
+use super::model::{ChannelInfo, Connection, DeviceChannel};
+use crate::json::writer::JsonWriter;
+use std::ffi::CString;
+
+fn opt_string(w: &mut JsonWriter, key: &str, value: &Option<CString>) {
+    if let Some(s) = value {
+        w.key(key.as_bytes());
+        w.string(s.as_bytes());
+    }
+}
+
+fn int_unless(w: &mut JsonWriter, key: &str, value: i64, default: i64) {
+    if value != default {
+        w.key(key.as_bytes());
+        w.integer(value);
+    }
+}
+
+/// The `connection.<name>` key and its map; `path` is the member's one field, if it has one.
+fn keyed_union(w: &mut JsonWriter, connection: i32, path: Option<&Option<CString>>) {
+    let Some(connection) = Connection::from_raw(connection) else {
+        return;
+    };
+    w.key(format!("connection.{}", connection.name()).as_bytes());
+    w.open_map();
+    if let Some(path) = path {
+        opt_string(w, "path", path);
+    }
+    w.close_map();
+}
+
+pub fn device_channel_to_json(c: &DeviceChannel) -> Vec<u8> {
+    let mut w = JsonWriter::new();
+    w.open_map();
+    int_unless(&mut w, "backend_domid", c.backend_domid.into(), 0);
+    opt_string(&mut w, "backend_domname", &c.backend_domname);
+    int_unless(&mut w, "devid", c.devid.into(), -1);
+    opt_string(&mut w, "name", &c.name);
+    let path = (c.connection() == Some(Connection::Socket)).then_some(&c.socket_path);
+    keyed_union(&mut w, c.connection, path);
+    w.close_map();
+    w.finish()
+}
+
+pub fn channel_info_to_json(i: &ChannelInfo) -> Vec<u8> {
+    let mut w = JsonWriter::new();
+    w.open_map();
+    opt_string(&mut w, "backend", &i.backend);
+    int_unless(&mut w, "backend_id", i.backend_id.into(), 0);
+    opt_string(&mut w, "frontend", &i.frontend);
+    int_unless(&mut w, "frontend_id", i.frontend_id.into(), 0);
+    int_unless(&mut w, "devid", i.devid.into(), -1);
+    int_unless(&mut w, "state", i.state.into(), 0);
+    int_unless(&mut w, "evtch", i.evtch.into(), 0);
+    int_unless(&mut w, "rref", i.rref.into(), 0);
+    let path = (i.connection() == Some(Connection::Pty)).then_some(&i.pty_path);
+    keyed_union(&mut w, i.connection, path);
+    w.close_map();
+    w.finish()
+}
+
+/// An enum value alone: its name as a JSON string, or `null` when out of range.
+pub fn connection_to_json(connection: i32) -> Vec<u8> {
+    let mut w = JsonWriter::new();
+    match Connection::from_raw(connection) {
+        Some(c) => w.string(c.name().as_bytes()),
+        None => w.null(),
+    }
+    w.finish()
+}
+
+// ---- reading ----
+//
+// libxl parses the text into a tree, then for each field takes the first entry with its key:
+// an entry of the wrong JSON type is ignored, an integer outside the field's range fails the
+// whole parse, `null` clears a string. The keyed union is looked up member by member in enum
+// order as `connection.<name>` (a map); selecting a second member fails, where libxl aborts.
+
+use crate::error::{Error, Result};
+use crate::json::{self, Value};
+
+fn parse_document(text: &[u8], type_name: &str) -> Result<Value> {
+    json::parse(text).map_err(|e| Error::Fail(format!("unable to parse JSON for {type_name}: {e}")))
+}
+
+fn int_field(doc: &Value, key: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>> {
+    match doc.get(key.as_bytes()) {
+        Some(Value::Integer(i)) if range.contains(i) => Ok(Some(*i)),
+        Some(Value::Integer(i)) => Err(Error::Fail(format!("{key}: {i} is out of range"))),
+        _ => Ok(None),
+    }
+}
+
+/// A string field: `Some(None)` for JSON null. libxl copies with strdup, so text after an
+/// embedded NUL (from `\u0000`) is lost; so it is here.
+fn string_field(doc: &Value, key: &str) -> Option<Option<CString>> {
+    match doc.get(key.as_bytes()) {
+        Some(Value::String(s)) => {
+            let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+            Some(Some(CString::new(&s[..end]).expect("cut at the first NUL")))
+        }
+        Some(Value::Null) => Some(None),
+        _ => None,
+    }
+}
+
+fn set_string(doc: &Value, key: &str, slot: &mut Option<CString>) {
+    if let Some(value) = string_field(doc, key) {
+        *slot = value;
+    }
+}
+
+const INT_RANGE: std::ops::RangeInclusive<i64> = (i32::MIN as i64)..=(i32::MAX as i64);
+const UINT32_RANGE: std::ops::RangeInclusive<i64> = 0..=(u32::MAX as i64);
+
+/// Select union members found in `doc`; returns the member map of the last one selected.
+fn keyed_union_from<'a>(doc: &'a Value, connection: &mut i32) -> Result<Option<&'a Value>> {
+    let mut member = None;
+    for c in Connection::ALL {
+        let key = format!("connection.{}", c.name());
+        let Some(map @ Value::Map(_)) = doc.get(key.as_bytes()) else {
+            continue;
+        };
+        if *connection != Connection::Unknown as i32 {
+            return Err(Error::Fail(format!(
+                "{key}: the connection is already {}",
+                Connection::from_raw(*connection).map_or("out of range", Connection::name)
+            )));
+        }
+        *connection = c as i32;
+        member = Some(map);
+    }
+    Ok(member)
+}
+
+pub fn device_channel_from_json(m: &mut DeviceChannel, text: &[u8]) -> Result<()> {
+    let doc = parse_document(text, "libxl_device_channel")?;
+    let mut c = m.clone();
+    if let Some(v) = int_field(&doc, "backend_domid", UINT32_RANGE)? {
+        c.backend_domid = v as u32;
+    }
+    set_string(&doc, "backend_domname", &mut c.backend_domname);
+    if let Some(v) = int_field(&doc, "devid", INT_RANGE)? {
+        c.devid = v as i32;
+    }
+    set_string(&doc, "name", &mut c.name);
+    if let Some(member) = keyed_union_from(&doc, &mut c.connection)? {
+        if c.connection() == Some(Connection::Socket) {
+            set_string(member, "path", &mut c.socket_path);
+        }
+    }
+    *m = c;
+    Ok(())
+}
+
+pub fn channel_info_from_json(m: &mut ChannelInfo, text: &[u8]) -> Result<()> {
+    let doc = parse_document(text, "libxl_channelinfo")?;
+    let mut i = m.clone();
+    set_string(&doc, "backend", &mut i.backend);
+    if let Some(v) = int_field(&doc, "backend_id", UINT32_RANGE)? {
+        i.backend_id = v as u32;
+    }
+    set_string(&doc, "frontend", &mut i.frontend);
+    if let Some(v) = int_field(&doc, "frontend_id", UINT32_RANGE)? {
+        i.frontend_id = v as u32;
+    }
+    for (key, slot) in [
+        ("devid", &mut i.devid),
+        ("state", &mut i.state),
+        ("evtch", &mut i.evtch),
+        ("rref", &mut i.rref),
+    ] {
+        if let Some(v) = int_field(&doc, key, INT_RANGE)? {
+            *slot = v as i32;
+        }
+    }
+    if let Some(member) = keyed_union_from(&doc, &mut i.connection)? {
+        if i.connection() == Some(Connection::Pty) {
+            set_string(member, "path", &mut i.pty_path);
+        }
+    }
+    *m = i;
+    Ok(())
+}
+
+/// An enum value alone: a JSON string naming it (any case).
+pub fn connection_from_json(text: &[u8]) -> Result<Connection> {
+    let doc = parse_document(text, "libxl_channel_connection")?;
+    match &doc {
+        Value::String(s) => Connection::from_name(s).ok_or_else(|| {
+            Error::Fail(format!(
+                "unknown channel connection {:?}",
+                String::from_utf8_lossy(s)
+            ))
+        }),
+        _ => Err(Error::Fail(
+            "libxl_channel_connection JSON must be a string".into(),
+        )),
+    }
+}

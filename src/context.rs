@@ -1,0 +1,41 @@
+//! The library context behind `libxl_ctx`.
+
+use crate::error::{Error, Result};
+use crate::ffi::types::xentoollog_logger;
+use crate::log::{Level, Logger, Site};
+
+/// `LIBXL_VERSION` of the ABI this library implements.
+pub const LIBXL_ABI_VERSION: i32 = 0;
+
+/// State shared by every call made with one `libxl_ctx`: the logger now, the xenstore
+/// connection later. Not `Sync`: like libxl, one context is used by one thread at a time.
+pub struct Context {
+    logger: Logger,
+}
+
+impl Context {
+    /// libxl_ctx_alloc: check the caller's ABI version and adopt its logger.
+    pub fn new(version: i32, logger: *mut xentoollog_logger) -> Result<Context> {
+        if version != LIBXL_ABI_VERSION {
+            return Err(Error::Version(format!(
+                "caller built for LIBXL_VERSION {version}, this library implements {LIBXL_ABI_VERSION}"
+            )));
+        }
+        let logger = Logger::new(logger)
+            .ok_or_else(|| Error::Fail("cannot create a logger on stderr".into()))?;
+        Ok(Context { logger })
+    }
+
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    pub fn log(&self, level: Level, site: Site, domid: Option<u32>, message: &str) {
+        self.logger.log(level, -1, site, domid, message);
+    }
+
+    /// Log an error the way libxl's LOG(ERROR, ...) does and pass it on.
+    pub fn log_error(&self, site: Site, domid: Option<u32>, error: &Error) {
+        self.log(Level::Error, site, domid, &error.to_string());
+    }
+}

@@ -1,0 +1,12 @@
+//! The C ABI: thin `extern "C"` functions that check and convert arguments, call the safe
+//! core and turn its results into libxl's return conventions. Every export runs inside
+//! [`boundary::ffi_boundary`].
+
+pub(crate) mod boundary;
+mod channelinfo;
+mod connection;
+mod context;
+pub(crate) mod cstring;
+mod device_channel;
+pub(crate) mod idl;
+pub mod types;

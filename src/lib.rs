@@ -1,0 +1,21 @@
+//! xlchannel: Xen channels (named PV consoles) as libxl 4.17 implements them, behind a C ABI
+//! identical to Debian's libxenlight 4.17 for every `libxl_*` symbol it exports.
+//!
+//! Layout: [`channel`] (model and JSON form) and [`json`] are the safe core; [`context`] and
+//! [`log`] hold per-caller state; `ffi` is the C layer, generated into
+//! `include/libxl_channel.h` by `build.rs`.
+
+/// cbindgen:ignore
+pub mod channel;
+/// cbindgen:ignore
+pub mod context;
+/// cbindgen:ignore
+pub mod error;
+pub mod ffi;
+/// cbindgen:ignore
+pub mod json;
+/// cbindgen:ignore
+pub mod log;
+
+pub use context::Context;
+pub use error::{Error, Result};
