@@ -68,6 +68,12 @@ typedef enum libxl_error {
   ERROR_QEMU_API = -32,
 } libxl_error;
 
+/**
+ * The library context (`libxl_ctx`): what every call made with it shares, such as the
+ * caller's logger. Like libxl's, one context is used by one thread at a time.
+ */
+typedef struct libxl__ctx libxl__ctx;
+
 typedef int libxl_devid;
 
 typedef struct libxl_channelinfo_pty {
@@ -97,7 +103,7 @@ typedef struct libxl_channelinfo {
 /**
  * The opaque library context from `libxl_ctx_alloc`.
  */
-typedef libxl__ctx libxl_ctx;
+typedef struct libxl__ctx libxl_ctx;
 
 typedef uint32_t libxl_domid;
 

@@ -5,10 +5,11 @@ use crate::ffi::types::xentoollog_logger;
 use crate::log::{Level, Logger, Site};
 
 /// `LIBXL_VERSION` of the ABI this library implements.
+/// cbindgen:ignore
 pub const LIBXL_ABI_VERSION: i32 = 0;
 
-/// State shared by every call made with one `libxl_ctx`: the logger now, the xenstore
-/// connection later. Not `Sync`: like libxl, one context is used by one thread at a time.
+/// The library context (`libxl_ctx`): what every call made with it shares, such as the
+/// caller's logger. Like libxl's, one context is used by one thread at a time.
 pub struct Context {
     logger: Logger,
 }

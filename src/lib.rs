@@ -7,7 +7,6 @@
 
 /// cbindgen:ignore
 pub mod channel;
-/// cbindgen:ignore
 pub mod context;
 /// cbindgen:ignore
 pub mod error;

@@ -17,16 +17,7 @@ command -v "${CC:-cc}" >/dev/null 2>&1 || pkgs="$pkgs gcc libc6-dev"
 
 if [ "$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
-missing=
-for p in $pkgs; do installed "$p" || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-    # Fresh containers often have empty package lists; refresh only then / on failure.
-    if ! apt-cache show xen-utils-4.17 >/dev/null 2>&1; then $sudo apt-get update; fi
-    echo "fetch-xen: installing$missing" >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
-fi
+"$here/install-packages.sh" $pkgs
 
 # xenstored/xl must match the installed libxenctrl/libxenlight exactly (private ABI between
 # them), so pin xen-utils-4.17 to the version of libxenmisc4.17 that apt just gave us.

@@ -77,10 +77,12 @@ pub fn connection_to_json(connection: i32) -> Vec<u8> {
 
 // ---- reading ----
 //
-// libxl parses the text into a tree, then for each field takes the first entry with its key:
+// libxl initialises the struct, parses the text into a tree, then for each field takes the
+// first entry with its key:
 // an entry of the wrong JSON type is ignored, an integer outside the field's range fails the
-// whole parse, `null` clears a string. The keyed union is looked up member by member in enum
-// order as `connection.<name>` (a map); selecting a second member fails, where libxl aborts.
+// whole parse, `null` leaves a string NULL. The keyed union is looked up member by member in
+// enum order as `connection.<name>` (a map); selecting a second member fails, where libxl
+// aborts on an assertion.
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
@@ -139,9 +141,10 @@ fn keyed_union_from<'a>(doc: &'a Value, connection: &mut i32) -> Result<Option<&
     Ok(member)
 }
 
-pub fn device_channel_from_json(m: &mut DeviceChannel, text: &[u8]) -> Result<()> {
+/// A channel from libxl's JSON, starting from `_init`'s defaults.
+pub fn device_channel_from_json(text: &[u8]) -> Result<DeviceChannel> {
     let doc = parse_document(text, "libxl_device_channel")?;
-    let mut c = m.clone();
+    let mut c = DeviceChannel::default();
     if let Some(v) = int_field(&doc, "backend_domid", UINT32_RANGE)? {
         c.backend_domid = v as u32;
     }
@@ -155,13 +158,13 @@ pub fn device_channel_from_json(m: &mut DeviceChannel, text: &[u8]) -> Result<()
             set_string(member, "path", &mut c.socket_path);
         }
     }
-    *m = c;
-    Ok(())
+    Ok(c)
 }
 
-pub fn channel_info_from_json(m: &mut ChannelInfo, text: &[u8]) -> Result<()> {
+/// Channel information from libxl's JSON, starting from `_init`'s defaults.
+pub fn channel_info_from_json(text: &[u8]) -> Result<ChannelInfo> {
     let doc = parse_document(text, "libxl_channelinfo")?;
-    let mut i = m.clone();
+    let mut i = ChannelInfo::default();
     set_string(&doc, "backend", &mut i.backend);
     if let Some(v) = int_field(&doc, "backend_id", UINT32_RANGE)? {
         i.backend_id = v as u32;
@@ -185,8 +188,7 @@ pub fn channel_info_from_json(m: &mut ChannelInfo, text: &[u8]) -> Result<()> {
             set_string(member, "path", &mut i.pty_path);
         }
     }
-    *m = i;
-    Ok(())
+    Ok(i)
 }
 
 /// An enum value alone: a JSON string naming it (any case).

@@ -8,6 +8,7 @@ use crate::channel::{json, ChannelInfo, Connection};
 use crate::error::{code::ERROR_FAIL, Result};
 use crate::site;
 use libc::{c_char, c_int};
+use std::ptr;
 
 impl IdlStruct for libxl_channelinfo {
     type Model = ChannelInfo;
@@ -32,27 +33,26 @@ impl IdlStruct for libxl_channelinfo {
         }
     }
 
-    fn build(m: &ChannelInfo) -> Result<Self> {
+    unsafe fn store(m: &ChannelInfo, dst: *mut Self) -> Result<()> {
         let mut strings = Allocations::default();
+        let backend = strings.string(m.backend.as_ref())?;
+        let frontend = strings.string(m.frontend.as_ref())?;
         let pty = m.connection() == Some(Connection::Pty);
-        let value = libxl_channelinfo {
-            backend: strings.string(m.backend.as_ref())?,
-            backend_id: m.backend_id,
-            frontend: strings.string(m.frontend.as_ref())?,
-            frontend_id: m.frontend_id,
-            devid: m.devid,
-            state: m.state,
-            evtch: m.evtch,
-            rref: m.rref,
-            connection: m.connection,
-            u: libxl_channelinfo_u {
-                pty: libxl_channelinfo_pty {
-                    path: strings.string(m.pty_path.as_ref().filter(|_| pty))?,
-                },
-            },
-        };
+        let path = strings.string(m.pty_path.as_ref().filter(|_| pty))?;
         strings.keep();
-        Ok(value)
+        ptr::write_bytes(dst, 0, 1);
+        let d = &mut *dst;
+        d.backend = backend;
+        d.backend_id = m.backend_id;
+        d.frontend = frontend;
+        d.frontend_id = m.frontend_id;
+        d.devid = m.devid;
+        d.state = m.state;
+        d.evtch = m.evtch;
+        d.rref = m.rref;
+        d.connection = m.connection;
+        d.u.pty.path = path;
+        Ok(())
     }
 
     unsafe fn free_strings(&mut self) {
@@ -67,8 +67,8 @@ impl IdlStruct for libxl_channelinfo {
         json::channel_info_to_json(m)
     }
 
-    fn apply_json(m: &mut ChannelInfo, text: &[u8]) -> Result<()> {
-        json::channel_info_from_json(m, text)
+    fn from_json(text: &[u8]) -> Result<ChannelInfo> {
+        json::channel_info_from_json(text)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::channel::{json, Connection, DeviceChannel};
 use crate::error::{code::ERROR_FAIL, Result};
 use crate::site;
 use libc::{c_char, c_int};
+use std::ptr;
 
 impl IdlStruct for libxl_device_channel {
     type Model = DeviceChannel;
@@ -28,23 +29,22 @@ impl IdlStruct for libxl_device_channel {
         }
     }
 
-    fn build(m: &DeviceChannel) -> Result<Self> {
+    unsafe fn store(m: &DeviceChannel, dst: *mut Self) -> Result<()> {
         let mut strings = Allocations::default();
+        let backend_domname = strings.string(m.backend_domname.as_ref())?;
+        let name = strings.string(m.name.as_ref())?;
         let socket = m.connection() == Some(Connection::Socket);
-        let value = libxl_device_channel {
-            backend_domid: m.backend_domid,
-            backend_domname: strings.string(m.backend_domname.as_ref())?,
-            devid: m.devid,
-            name: strings.string(m.name.as_ref())?,
-            connection: m.connection,
-            u: libxl_device_channel_u {
-                socket: libxl_device_channel_socket {
-                    path: strings.string(m.socket_path.as_ref().filter(|_| socket))?,
-                },
-            },
-        };
+        let path = strings.string(m.socket_path.as_ref().filter(|_| socket))?;
         strings.keep();
-        Ok(value)
+        ptr::write_bytes(dst, 0, 1);
+        let d = &mut *dst;
+        d.backend_domid = m.backend_domid;
+        d.backend_domname = backend_domname;
+        d.devid = m.devid;
+        d.name = name;
+        d.connection = m.connection;
+        d.u.socket.path = path;
+        Ok(())
     }
 
     unsafe fn free_strings(&mut self) {
@@ -59,8 +59,8 @@ impl IdlStruct for libxl_device_channel {
         json::device_channel_to_json(m)
     }
 
-    fn apply_json(m: &mut DeviceChannel, text: &[u8]) -> Result<()> {
-        json::device_channel_from_json(m, text)
+    fn from_json(text: &[u8]) -> Result<DeviceChannel> {
+        json::device_channel_from_json(text)
     }
 }
 

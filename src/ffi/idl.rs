@@ -19,8 +19,13 @@ pub(crate) trait IdlStruct: Sized {
     /// `self` was initialised: its strings are NULL or valid C strings.
     unsafe fn read(&self) -> Self::Model;
 
-    /// A new C struct holding `malloc`'d copies of the model's strings (all or none).
-    fn build(model: &Self::Model) -> Result<Self>;
+    /// Overwrite `*dst` with the model: padding zeroed as libxl's memset leaves it, strings
+    /// `malloc`'d copies. All or nothing: on error `*dst` is untouched. The old contents are
+    /// neither read nor freed.
+    ///
+    /// # Safety
+    /// `dst` points to writable memory for a `Self`.
+    unsafe fn store(model: &Self::Model, dst: *mut Self) -> Result<()>;
 
     /// `free` every string the struct owns (the union member only under its connection).
     ///
@@ -30,8 +35,8 @@ pub(crate) trait IdlStruct: Sized {
 
     fn to_json(model: &Self::Model) -> Vec<u8>;
 
-    /// Apply a JSON document onto `model`, libxl style: absent keys keep their value.
-    fn apply_json(model: &mut Self::Model, json: &[u8]) -> Result<()>;
+    /// The model a JSON document describes, starting from the defaults as libxl does.
+    fn from_json(json: &[u8]) -> Result<Self::Model>;
 }
 
 /// Log `error` through the context's logger, if there is a context.
@@ -50,8 +55,7 @@ pub(crate) unsafe fn init<T: IdlStruct>(p: *mut T) {
     if p.is_null() {
         return;
     }
-    let value = T::build(&T::Model::default()).expect("defaults hold no strings to allocate");
-    ptr::write(p, value);
+    T::store(&T::Model::default(), p).expect("defaults hold no strings to allocate");
 }
 
 /// `_dispose`: free the strings, then zero the struct as libxl does; NULL is a no-op.
@@ -83,12 +87,9 @@ pub(crate) unsafe fn copy<T: IdlStruct>(
         );
         return;
     };
-    match T::build(&src.read()) {
-        Ok(value) => ptr::write(dst, value),
-        Err(e) => {
-            log_error(ctx, site, &e);
-            init(dst);
-        }
+    if let Err(e) = T::store(&src.read(), dst) {
+        log_error(ctx, site, &e);
+        init(dst);
     }
 }
 
@@ -111,30 +112,28 @@ pub(crate) unsafe fn to_json<T: IdlStruct>(
     })
 }
 
-/// `_from_json`: parse `s` onto `*p`. On error `*p` is left exactly as it was.
+/// `_from_json`: like libxl, initialise `*p` (its old contents are not read or freed) and
+/// fill it from `s`. On error `*p` is left initialised, holding nothing to free.
 ///
 /// # Safety
-/// `p` is NULL or initialised; `s` is NULL or a C string.
+/// `p` is NULL or writable; `s` is NULL or a C string.
 pub(crate) unsafe fn from_json<T: IdlStruct>(
     ctx: *mut libxl_ctx,
     p: *mut T,
     s: *const c_char,
     site: Site,
 ) -> c_int {
-    let result = (|| {
-        let target = p
-            .as_mut()
-            .ok_or_else(|| Error::Invalid("NULL struct passed to from_json".into()))?;
-        if s.is_null() {
-            return Err(Error::Invalid("NULL JSON text passed to from_json".into()));
-        }
-        let mut model = target.read();
-        T::apply_json(&mut model, CStr::from_ptr(s).to_bytes())?;
-        let value = T::build(&model)?;
-        target.free_strings();
-        ptr::write(target, value);
-        Ok(())
-    })();
+    if p.is_null() {
+        let e = Error::Invalid("NULL struct passed to from_json".into());
+        log_error(ctx, site, &e);
+        return e.code();
+    }
+    init(p);
+    let result = if s.is_null() {
+        Err(Error::Invalid("NULL JSON text passed to from_json".into()))
+    } else {
+        T::from_json(CStr::from_ptr(s).to_bytes()).and_then(|model| T::store(&model, p))
+    };
     match result {
         Ok(()) => 0,
         Err(e) => {
