@@ -127,14 +127,6 @@ typedef struct libxl_device_channel {
   union libxl_device_channel_u u;
 } libxl_device_channel;
 
-/**
- * One row of an enum's name table; the table ends with `{ NULL, -1 }`.
- */
-typedef struct libxl_enum_string_table {
-  const char *s;
-  int v;
-} libxl_enum_string_table;
-
 typedef uint64_t libxl_ev_user;
 
 typedef union libxl_asyncop_how_u {
@@ -155,6 +147,14 @@ typedef struct libxl_asyncop_how {
   void (*callback)(libxl_ctx *ctx, int rc, void *for_callback);
   union libxl_asyncop_how_u u;
 } libxl_asyncop_how;
+
+/**
+ * One row of an enum's name table; the table ends with `{ NULL, -1 }`.
+ */
+typedef struct libxl_enum_string_table {
+  const char *s;
+  int v;
+} libxl_enum_string_table;
 
 /**
  * `{ name, value }` for each connection, ending with `{ NULL, -1 }` as libxl's tables do.
@@ -321,5 +321,48 @@ int libxl_device_channel_from_json(libxl_ctx *ctx, struct libxl_device_channel *
  * `list` is NULL or a `malloc`'d array of at least `nr` initialised channels.
  */
 void libxl_device_channel_list_free(struct libxl_device_channel *list, int nr);
+
+/**
+ * Add a channel to a running domain: libxl's validation and messages; `backend_domname`
+ * (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
+ * console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
+ * An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
+ * All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
+ * result; with a callback the callback receives the result and 0 is returned; completion
+ * by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+ *
+ * # Safety
+ * `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
+ */
+int libxl_device_channel_add(libxl_ctx *ctx,
+                             uint32_t domid,
+                             struct libxl_device_channel *channel,
+                             const struct libxl_asyncop_how *ao_how);
+
+/**
+ * The channels of `domid` as libxl 4.17 lists them (numbered 0, 1, 2... in xenstore order;
+ * entry k is console k+1 when the consoles are 1..n). Returns a `malloc`'d array of `*num`
+ * initialised channels — NULL with `*num` 0 when there are none or on error (logged).
+ * Free it with `libxl_device_channel_list_free`.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `num` is NULL or writable.
+ */
+struct libxl_device_channel *libxl_device_channel_list(libxl_ctx *ctx, uint32_t domid, int *num);
+
+/**
+ * State of the channel numbered `channel->devid` by `libxl_device_channel_list`, as libxl
+ * 4.17 reports it: ERROR_FAIL when the console has no backend recorded. The fields of
+ * `*channelinfo` are overwritten (not freed) as in libxl; dispose it afterwards, also on
+ * failure.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `channel` is NULL or initialised; `channelinfo` is NULL or
+ * initialised.
+ */
+int libxl_device_channel_getinfo(libxl_ctx *ctx,
+                                 uint32_t domid,
+                                 const struct libxl_device_channel *channel,
+                                 struct libxl_channelinfo *channelinfo);
 
 #endif  /* XLCHANNEL_LIBXL_CHANNEL_H */

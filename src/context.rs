@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ffi::types::xentoollog_logger;
 use crate::log::{Level, Logger, Site};
+use crate::xenstore::XenStore;
 
 /// `LIBXL_VERSION` of the ABI this library implements.
 /// cbindgen:ignore
@@ -12,10 +13,12 @@ pub const LIBXL_ABI_VERSION: i32 = 0;
 /// caller's logger. Like libxl's, one context is used by one thread at a time.
 pub struct Context {
     logger: Logger,
+    store: XenStore,
 }
 
 impl Context {
-    /// libxl_ctx_alloc: check the caller's ABI version and adopt its logger.
+    /// libxl_ctx_alloc: check the caller's ABI version, adopt its logger and connect to
+    /// xenstore (`XENSTORED_PATH` names the daemon's socket, as for libxenstore).
     pub fn new(version: i32, logger: *mut xentoollog_logger) -> Result<Context> {
         if version != LIBXL_ABI_VERSION {
             return Err(Error::Version(format!(
@@ -24,7 +27,13 @@ impl Context {
         }
         let logger = Logger::new(logger)
             .ok_or_else(|| Error::Fail("cannot create a logger on stderr".into()))?;
-        Ok(Context { logger })
+        let store = XenStore::open()
+            .map_err(|e| Error::Fail(format!("cannot connect to xenstore: {e}")))?;
+        Ok(Context { logger, store })
+    }
+
+    pub fn store(&self) -> &XenStore {
+        &self.store
     }
 
     pub fn logger(&self) -> &Logger {

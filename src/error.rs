@@ -11,6 +11,7 @@ pub mod code {
     pub const ERROR_NOMEM: i32 = -5;
     pub const ERROR_INVAL: i32 = -6;
     pub const ERROR_DEVICE_EXISTS: i32 = -17;
+    pub const ERROR_DOMAIN_NOTFOUND: i32 = -21;
     pub const ERROR_NOTFOUND: i32 = -23;
 }
 
@@ -32,6 +33,8 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    DomainNotFound(String),
+    #[error("{0}")]
     NotImplemented(String),
 }
 
@@ -45,6 +48,7 @@ impl Error {
             Error::NoMem => code::ERROR_NOMEM,
             Error::DeviceExists(_) => code::ERROR_DEVICE_EXISTS,
             Error::NotFound(_) => code::ERROR_NOTFOUND,
+            Error::DomainNotFound(_) => code::ERROR_DOMAIN_NOTFOUND,
             Error::NotImplemented(_) => code::ERROR_NI,
         }
     }

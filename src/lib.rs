@@ -15,6 +15,8 @@ pub mod ffi;
 pub mod json;
 /// cbindgen:ignore
 pub mod log;
+/// cbindgen:ignore
+pub mod xenstore;
 
 pub use context::Context;
 pub use error::{Error, Result};

@@ -1,6 +1,9 @@
-//! Channels: the model of libxl's channel types and their JSON form.
+//! Channels: the model of libxl's channel types, their JSON form, their xenstore layout and
+//! the operations on a domain's channels.
 
+pub mod console;
 pub mod json;
 pub mod model;
+pub mod store;
 
 pub use model::{ChannelInfo, Connection, DeviceChannel};

@@ -8,5 +8,7 @@ mod connection;
 mod context;
 pub(crate) mod cstring;
 mod device_channel;
+mod device_ops;
+mod embed;
 pub(crate) mod idl;
 pub mod types;

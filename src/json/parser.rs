@@ -211,7 +211,6 @@ impl<'a> Lexer<'a> {
         push_utf8(out, codepoint);
         Ok(())
     }
-
 }
 
 /// yajl's UTF-32 to UTF-8 conversion, `?` beyond 21 bits.
@@ -246,7 +245,10 @@ fn classify_number(text: &[u8]) -> Value {
             _ => Value::Number(text.to_vec()),
         };
     }
-    let integer = s.split(['e', 'E']).next().expect("split yields at least one piece");
+    let integer = s
+        .split(['e', 'E'])
+        .next()
+        .expect("split yields at least one piece");
     match integer.parse::<i64>() {
         Ok(i) => Value::Integer(i),
         Err(_) => Value::Number(text.to_vec()),
@@ -380,7 +382,8 @@ mod tests {
             ok("99999999999999999999"),
             Value::Number(b"99999999999999999999".to_vec())
         );
-        assert_eq!(ok("1e999"), Value::Number(b"1e999".to_vec()));
+        assert_eq!(ok("1e999"), Value::Integer(1));
+        assert_eq!(ok("1.0e999"), Value::Number(b"1.0e999".to_vec()));
         assert_eq!(ok("1E400"), Value::Integer(1));
         assert_eq!(ok("-2E+1"), Value::Integer(-2));
         assert_eq!(ok("1.5E1"), Value::Double(15.0));

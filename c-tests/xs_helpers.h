@@ -1,0 +1,64 @@
+/* Test helpers over the real libxenstore: register a guest the way a toolstack does at
+ * domain creation, and read a node's value and permissions in xenstore-ls -p's notation
+ * ("n5,r0": owner 5 with no access for others, domain 0 may read). */
+#ifndef XLCHANNEL_XS_HELPERS_H
+#define XLCHANNEL_XS_HELPERS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenstore.h>
+
+static inline int xs_put(struct xs_handle *xs, const char *path, const char *value)
+{
+    return xs_write(xs, XBT_NULL, path, value, strlen(value)) ? 0 : -1;
+}
+
+static inline int xs_put_perms(struct xs_handle *xs, const char *path, unsigned owner,
+                               unsigned reader)
+{
+    struct xs_permissions p[2] = { { owner, XS_PERM_NONE }, { reader, XS_PERM_READ } };
+    return xs_set_permissions(xs, XBT_NULL, path, p, 2) ? 0 : -1;
+}
+
+/* /local/domain/<domid> owned by dom0 and readable by the guest, with its name and a
+ * read-only device directory, as libxl's domain creation leaves them. */
+static inline int register_domain(struct xs_handle *xs, unsigned domid, const char *name)
+{
+    char path[128], value[32];
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    if (xs_put(xs, path, "") || xs_put_perms(xs, path, 0, domid)) return -1;
+    snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+    if (xs_put(xs, path, name)) return -1;
+    snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+    snprintf(value, sizeof(value), "%u", domid);
+    if (xs_put(xs, path, value)) return -1;
+    snprintf(path, sizeof(path), "/local/domain/%u/device", domid);
+    return xs_mkdir(xs, XBT_NULL, path) && !xs_put_perms(xs, path, 0, domid) ? 0 : -1;
+}
+
+/* The value at path (malloc'd), or NULL. */
+static inline char *xs_get(struct xs_handle *xs, const char *path)
+{
+    unsigned len;
+    return xs_read(xs, XBT_NULL, path, &len);
+}
+
+/* Permissions in xenstore-ls -p notation, into buf. */
+static inline const char *xs_perms_text(struct xs_handle *xs, const char *path, char *buf, size_t n)
+{
+    unsigned num = 0;
+    struct xs_permissions *p = xs_get_permissions(xs, XBT_NULL, path, &num);
+    if (!p) return "(none)";
+    size_t used = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < num && used < n; i++) {
+        unsigned r = p[i].perms & XS_PERM_READ, w = p[i].perms & XS_PERM_WRITE;
+        char letter = r && w ? 'b' : r ? 'r' : w ? 'w' : 'n';
+        used += snprintf(buf + used, n - used, "%s%c%u", i ? "," : "", letter, p[i].id);
+    }
+    free(p);
+    return buf;
+}
+
+#endif

@@ -1,0 +1,203 @@
+//! Where and how a channel lives in xenstore: it is a PV console (devid >= 1) with a name.
+//! This module only computes paths, keys, values and permissions; `store` writes them.
+
+use super::model::{Connection, DeviceChannel};
+use crate::error::{Error, Result};
+use crate::xenstore::{Access, Perm};
+
+/// Console output buffer limit libxl writes for every console.
+pub const CONSOLE_LIMIT: u32 = 1_048_576;
+/// The PV console protocol name.
+pub const CONSOLE_PROTOCOL: &str = "vt100";
+/// XenbusStateInitialising.
+pub const STATE_INITIALISING: u32 = 1;
+
+pub fn frontend_path(domid: u32, devid: i32) -> String {
+    format!("/local/domain/{domid}/device/console/{devid}")
+}
+
+pub fn backend_path(backend_domid: u32, domid: u32, devid: i32) -> String {
+    format!("/local/domain/{backend_domid}/backend/console/{domid}/{devid}")
+}
+
+/// libxl's private, dom0-only copy of the device.
+pub fn libxl_path(domid: u32, devid: i32) -> String {
+    format!("/libxl/{domid}/device/console/{devid}")
+}
+
+pub fn libxl_console_dir(domid: u32) -> String {
+    format!("/libxl/{domid}/device/console")
+}
+
+pub fn frontend_console_dir(domid: u32) -> String {
+    format!("/local/domain/{domid}/device/console")
+}
+
+/// The nodes of one channel's console, in the order libxl writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleNodes {
+    pub domid: u32,
+    pub backend_domid: u32,
+    pub devid: i32,
+    /// Guest-writable frontend keys.
+    pub frontend_rw: Vec<(&'static str, String)>,
+    /// Frontend keys only the backend domain may write.
+    pub frontend_ro: Vec<(&'static str, String)>,
+    pub backend: Vec<(&'static str, String)>,
+}
+
+impl ConsoleNodes {
+    pub fn frontend_path(&self) -> String {
+        frontend_path(self.domid, self.devid)
+    }
+
+    pub fn backend_path(&self) -> String {
+        backend_path(self.backend_domid, self.domid, self.devid)
+    }
+
+    pub fn libxl_path(&self) -> String {
+        libxl_path(self.domid, self.devid)
+    }
+
+    /// The guest owns its frontend directory; the backend domain may read it.
+    pub fn frontend_perms(&self) -> [Perm; 2] {
+        [
+            Perm::new(self.domid, Access::None),
+            Perm::new(self.backend_domid, Access::Read),
+        ]
+    }
+
+    /// Keys the guest must not change: owned by the backend domain, readable by the guest.
+    pub fn frontend_ro_perms(&self) -> [Perm; 2] {
+        [
+            Perm::new(self.backend_domid, Access::None),
+            Perm::new(self.domid, Access::Read),
+        ]
+    }
+
+    pub fn backend_perms(&self) -> [Perm; 2] {
+        [
+            Perm::new(self.backend_domid, Access::None),
+            Perm::new(self.domid, Access::Read),
+        ]
+    }
+}
+
+/// The text of a channel's `connection` node.
+fn connection_node(channel: &DeviceChannel, devid: i32) -> Result<(Connection, String)> {
+    match channel.connection() {
+        Some(Connection::Unknown) => Err(Error::Invalid(format!(
+            "channel {devid} has no defined connection; to where should it be connected?"
+        ))),
+        Some(Connection::Pty) => Ok((Connection::Pty, "pty".into())),
+        Some(Connection::Socket) => match &channel.socket_path {
+            None => Err(Error::Invalid(format!("channel {devid} has no path"))),
+            Some(_) => Ok((Connection::Socket, format!("chardev:libxl-channel{devid}"))),
+        },
+        None => Err(Error::Invalid(format!(
+            "channel {devid} has an invalid connection value {}",
+            channel.connection
+        ))),
+    }
+}
+
+/// Validate a channel (libxl's checks and messages) and compute its console's nodes.
+/// `devid` is the console devid the channel gets; `backend_domid` is already resolved.
+pub fn console_nodes(
+    domid: u32,
+    channel: &DeviceChannel,
+    devid: i32,
+    backend_domid: u32,
+) -> Result<ConsoleNodes> {
+    let name = channel
+        .name
+        .as_ref()
+        .ok_or_else(|| Error::Invalid(format!("channel {devid} has no name")))?
+        .to_string_lossy()
+        .into_owned();
+    if devid < 1 {
+        return Err(Error::Invalid(format!(
+            "channel devid {devid}: console 0 is the primary console, channels use devid 1 and up"
+        )));
+    }
+    let (connection, output) = connection_node(channel, devid)?;
+    let mut backend = vec![
+        ("frontend-id", domid.to_string()),
+        ("online", "1".to_string()),
+        ("state", STATE_INITIALISING.to_string()),
+        ("protocol", CONSOLE_PROTOCOL.to_string()),
+        ("name", name.clone()),
+        ("connection", connection.name().to_string()),
+    ];
+    if let (Connection::Socket, Some(path)) = (connection, &channel.socket_path) {
+        backend.push(("path", path.to_string_lossy().into_owned()));
+    }
+    Ok(ConsoleNodes {
+        domid,
+        backend_domid,
+        devid,
+        frontend_rw: vec![
+            ("backend-id", backend_domid.to_string()),
+            ("state", STATE_INITIALISING.to_string()),
+            ("protocol", CONSOLE_PROTOCOL.to_string()),
+        ],
+        frontend_ro: vec![
+            ("name", name),
+            ("limit", CONSOLE_LIMIT.to_string()),
+            ("type", "ioemu".to_string()),
+            ("output", output),
+            ("tty", String::new()),
+        ],
+        backend,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    fn channel(name: Option<&str>, connection: i32, path: Option<&str>) -> DeviceChannel {
+        DeviceChannel {
+            name: name.map(|n| CString::new(n).unwrap()),
+            connection,
+            socket_path: path.map(|p| CString::new(p).unwrap()),
+            ..DeviceChannel::default()
+        }
+    }
+
+    #[test]
+    fn socket_channel_nodes() {
+        let n = console_nodes(5, &channel(Some("org.a"), 2, Some("/s")), 2, 0).unwrap();
+        assert_eq!(n.frontend_path(), "/local/domain/5/device/console/2");
+        assert_eq!(n.backend_path(), "/local/domain/0/backend/console/5/2");
+        assert_eq!(n.libxl_path(), "/libxl/5/device/console/2");
+        assert_eq!(
+            n.frontend_ro[3],
+            ("output", "chardev:libxl-channel2".to_string())
+        );
+        assert_eq!(n.backend.last(), Some(&("path", "/s".to_string())));
+        assert_eq!(
+            n.frontend_perms(),
+            [Perm::new(5, Access::None), Perm::new(0, Access::Read)]
+        );
+    }
+
+    #[test]
+    fn validation_messages_are_libxls() {
+        let msg = |c: DeviceChannel| console_nodes(1, &c, 3, 0).unwrap_err().to_string();
+        assert_eq!(msg(channel(None, 1, None)), "channel 3 has no name");
+        assert_eq!(
+            msg(channel(Some("n"), 0, None)),
+            "channel 3 has no defined connection; to where should it be connected?"
+        );
+        assert_eq!(msg(channel(Some("n"), 2, None)), "channel 3 has no path");
+        assert_eq!(
+            msg(channel(Some("n"), 9, None)),
+            "channel 3 has an invalid connection value 9"
+        );
+        let pty = console_nodes(1, &channel(Some("n"), 1, Some("/ignored")), 3, 0).unwrap();
+        assert_eq!(pty.frontend_ro[3], ("output", "pty".to_string()));
+        assert!(pty.backend.iter().all(|(k, _)| *k != "path"));
+    }
+}

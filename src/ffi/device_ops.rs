@@ -1,0 +1,300 @@
+//! `libxl_device_channel_add`, `_list` and `_getinfo` over the context's xenstore connection.
+
+use super::boundary::ffi_boundary;
+use super::idl::{self, log_error, IdlStruct};
+use super::types::*;
+use crate::channel::store::{self, Filled};
+use crate::channel::{ChannelInfo, DeviceChannel};
+use crate::error::{code, Error, Result};
+use crate::log::Site;
+use crate::site;
+use crate::xenstore::{Txn, XenStore, XsTransaction, XBT_NULL};
+use libc::c_int;
+use std::ptr;
+
+/// Run a synchronous operation (which logs its own errors) and report it as libxl does for
+/// `ao_how`: NULL returns the
+/// result; a callback is called with it (before returning 0, which libxl allows for an
+/// operation that completes during its initiating call). Completion by event needs libxl's
+/// event loop, which this library does not have: ERROR_NI.
+///
+/// # Safety
+/// `ao_how` is NULL or valid; `ctx` is live.
+pub(crate) unsafe fn complete(
+    ctx: *mut libxl_ctx,
+    ao_how: *const libxl_asyncop_how,
+    site: Site,
+    op: impl FnOnce() -> Result<()>,
+) -> c_int {
+    let how = ao_how.as_ref();
+    if matches!(how, Some(h) if h.callback.is_none()) {
+        let e = Error::NotImplemented(
+            "completion by libxl event is not supported; pass a callback or NULL ao_how".into(),
+        );
+        log_error(ctx, site, &e);
+        return e.code();
+    }
+    let rc = match op() {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    };
+    match how.and_then(|h| h.callback.map(|cb| (cb, h.u.for_callback))) {
+        Some((callback, for_callback)) => {
+            callback(ctx, rc, for_callback);
+            0
+        }
+        None => rc,
+    }
+}
+
+/// Write back what add decided, as libxl does: the devid and the resolved backend domid.
+fn update_placed(channel: &mut libxl_device_channel, (devid, backend_domid): (i32, u32)) {
+    channel.devid = devid;
+    channel.backend_domid = backend_domid;
+}
+
+pub(crate) fn add_one(
+    store: &XenStore,
+    t: XsTransaction,
+    domid: u32,
+    channel: &mut libxl_device_channel,
+) -> Result<()> {
+    // SAFETY: the caller passes an initialised channel.
+    let model = unsafe { channel.read() };
+    let placed = in_transaction(store, t, |txn| store::add(txn, domid, &model))?;
+    update_placed(channel, placed);
+    Ok(())
+}
+
+pub(crate) fn add_at_create(
+    store: &XenStore,
+    t: XsTransaction,
+    domid: u32,
+    channels: &mut [libxl_device_channel],
+) -> Result<()> {
+    // SAFETY: the caller passes initialised channels.
+    let models: Vec<DeviceChannel> = channels.iter().map(|c| unsafe { c.read() }).collect();
+    let placed = in_transaction(store, t, |txn| store::add_at_create(txn, domid, &models))?;
+    for (channel, p) in channels.iter_mut().zip(placed) {
+        update_placed(channel, p);
+    }
+    Ok(())
+}
+
+/// A `malloc`'d array of channels for C, or NULL for none.
+pub(crate) fn malloc_list(channels: &[DeviceChannel]) -> Result<*mut libxl_device_channel> {
+    if channels.is_empty() {
+        return Ok(ptr::null_mut());
+    }
+    // SAFETY: a fresh array of `len` structs, each filled by `store` before it is returned;
+    // on failure the filled ones are disposed and the array freed.
+    unsafe {
+        let list = libc::calloc(channels.len(), std::mem::size_of::<libxl_device_channel>())
+            .cast::<libxl_device_channel>();
+        if list.is_null() {
+            return Err(Error::NoMem);
+        }
+        for (i, c) in channels.iter().enumerate() {
+            if let Err(e) = libxl_device_channel::store(c, list.add(i)) {
+                for j in 0..i {
+                    idl::dispose(list.add(j));
+                }
+                libc::free(list.cast());
+                return Err(e);
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// libxl's channel list as a `malloc`'d array and its length.
+pub(crate) fn list(
+    store: &XenStore,
+    t: XsTransaction,
+    domid: u32,
+) -> Result<(*mut libxl_device_channel, usize)> {
+    let channels = in_transaction(store, t, |txn| store::list(txn, domid))?;
+    Ok((malloc_list(&channels)?, channels.len()))
+}
+
+/// Fill the fields of `*info` that libxl's getinfo fills (a prefix of them on failure); the
+/// rest of `*info` is left alone and nothing in it is freed, as in libxl.
+pub(crate) fn write_info(
+    info: &mut libxl_channelinfo,
+    got: &ChannelInfo,
+    filled: Filled,
+) -> Result<()> {
+    let mut strings = super::cstring::Allocations::default();
+    let backend = strings.string(got.backend.as_ref())?;
+    let frontend = strings.string(got.frontend.as_ref())?;
+    let pty_path = strings.string(got.pty_path.as_ref())?;
+    strings.keep();
+    info.devid = got.devid;
+    if filled == Filled::Devid {
+        return Ok(());
+    }
+    info.backend = backend;
+    if filled == Filled::DevidAndBackend {
+        return Ok(());
+    }
+    info.backend_id = got.backend_id;
+    info.state = got.state;
+    info.frontend = frontend;
+    info.frontend_id = got.frontend_id;
+    info.rref = got.rref;
+    info.evtch = got.evtch;
+    info.connection = got.connection;
+    if got.pty_path.is_some() {
+        info.u.pty.path = pty_path;
+    }
+    Ok(())
+}
+
+/// libxl's getinfo over `store`, within the caller's transaction `t` (or a transaction of
+/// its own for XBT_NULL), written into `*info` once the reads are done.
+pub(crate) fn getinfo(
+    store: &XenStore,
+    t: XsTransaction,
+    domid: u32,
+    channel: &libxl_device_channel,
+    info: &mut libxl_channelinfo,
+) -> Result<()> {
+    // SAFETY: the caller passes an initialised channel.
+    let model = unsafe { channel.read() };
+    let (got, filled, outcome) =
+        in_transaction(store, t, |txn| Ok(store::getinfo(txn, domid, &model)))?;
+    write_info(info, &got, filled)?;
+    outcome
+}
+
+/// Run `work` inside the caller's transaction `t`, or for XBT_NULL in a transaction of our
+/// own that is restarted on conflict.
+pub(crate) fn in_transaction<T>(
+    store: &XenStore,
+    t: XsTransaction,
+    mut work: impl FnMut(&Txn<'_>) -> Result<T>,
+) -> Result<T> {
+    if t == XBT_NULL {
+        store.transaction(work)
+    } else {
+        work(&store.within(t))
+    }
+}
+
+/// Add a channel to a running domain: libxl's validation and messages; `backend_domname`
+/// (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
+/// console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
+/// An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
+/// All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
+/// result; with a callback the callback receives the result and 0 is returned; completion
+/// by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+///
+/// # Safety
+/// `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_add(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+    ao_how: *const libxl_asyncop_how,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("libxl_device_channel_add");
+        let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_mut()) else {
+            log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
+            return code::ERROR_INVAL;
+        };
+        complete(ctx, ao_how, site, || {
+            add_one(c.store(), XBT_NULL, domid, ch).map_err(|e| {
+                c.log_error(site, Some(domid), &e);
+                c.log(
+                    crate::log::Level::Error,
+                    site,
+                    Some(domid),
+                    "Unable to add channel device",
+                );
+                e
+            })
+        })
+    })
+}
+
+/// The channels of `domid` as libxl 4.17 lists them (numbered 0, 1, 2... in xenstore order;
+/// entry k is console k+1 when the consoles are 1..n). Returns a `malloc`'d array of `*num`
+/// initialised channels — NULL with `*num` 0 when there are none or on error (logged).
+/// Free it with `libxl_device_channel_list_free`.
+///
+/// # Safety
+/// `ctx` is NULL or live; `num` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_list(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    num: *mut c_int,
+) -> *mut libxl_device_channel {
+    ffi_boundary!(ptr::null_mut(), {
+        let site = site!("libxl_device_channel_list");
+        if let Some(n) = num.as_mut() {
+            *n = 0;
+        }
+        let (Some(c), Some(n)) = (ctx.as_ref(), num.as_mut()) else {
+            log_error(ctx, site, &Error::Invalid("NULL ctx or num".into()));
+            return ptr::null_mut();
+        };
+        let result = list(c.store(), XBT_NULL, domid);
+        match result {
+            Ok((list, len)) => {
+                *n = c_int::try_from(len).unwrap_or(c_int::MAX);
+                list
+            }
+            Err(e) => {
+                c.log_error(site, Some(domid), &e);
+                c.log(
+                    crate::log::Level::Error,
+                    site,
+                    Some(domid),
+                    "Unable to list channels",
+                );
+                ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// State of the channel numbered `channel->devid` by `libxl_device_channel_list`, as libxl
+/// 4.17 reports it: ERROR_FAIL when the console has no backend recorded. The fields of
+/// `*channelinfo` are overwritten (not freed) as in libxl; dispose it afterwards, also on
+/// failure.
+///
+/// # Safety
+/// `ctx` is NULL or live; `channel` is NULL or initialised; `channelinfo` is NULL or
+/// initialised.
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_getinfo(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *const libxl_device_channel,
+    channelinfo: *mut libxl_channelinfo,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("libxl_device_channel_getinfo");
+        let (Some(c), Some(ch), Some(info)) =
+            (ctx.as_ref(), channel.as_ref(), channelinfo.as_mut())
+        else {
+            log_error(
+                ctx,
+                site,
+                &Error::Invalid("NULL ctx, channel or channelinfo".into()),
+            );
+            return code::ERROR_INVAL;
+        };
+        let result = getinfo(c.store(), XBT_NULL, domid, ch, info);
+        match result {
+            Ok(()) => 0,
+            Err(e) => {
+                c.log_error(site, Some(domid), &e);
+                e.code()
+            }
+        }
+    })
+}

@@ -1,0 +1,170 @@
+//! The embedding API (`include/libxl_channel_embed.h`): the channel operations over a
+//! caller's libxenstore handle and transaction, so libxl's own C code can hand its channel
+//! work to this library. With `t == XBT_NULL` each call runs in a transaction of its own
+//! (restarted on conflict); otherwise it works inside the caller's transaction, which the
+//! caller commits (and restarts on EAGAIN). Messages go to `lg` (NULL: none).
+
+use super::boundary::ffi_boundary;
+use super::device_ops;
+use super::types::*;
+use crate::error::{code, Error, Result};
+use crate::log::{log_to, Level, Site};
+use crate::site;
+use crate::xenstore::{XenStore, XsHandle, XsTransaction};
+use libc::c_int;
+use std::ptr;
+
+/// Borrow the caller's handle, run `op`, log its error through `lg`.
+unsafe fn with_store(
+    xsh: *mut XsHandle,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    site: Site,
+    op: impl FnOnce(&XenStore) -> Result<()>,
+) -> c_int {
+    let result = match XenStore::borrowed(xsh) {
+        None => Err(Error::Invalid("NULL xenstore handle".into())),
+        Some(store) => op(&store),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            log_to(lg, Level::Error, -1, site, Some(domid), &e.to_string());
+            e.code()
+        }
+    }
+}
+
+/// `libxl_device_channel_add` over a caller's handle and transaction.
+///
+/// # Safety
+/// `xsh` is NULL or a live handle; `t` is XBT_NULL or a transaction of `xsh`; `lg` is NULL
+/// or live; `channel` is NULL or initialised.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_xs_channel_add(
+    xsh: *mut XsHandle,
+    t: XsTransaction,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        with_store(xsh, lg, domid, site!("xlchannel_xs_channel_add"), |store| {
+            let channel = channel
+                .as_mut()
+                .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
+            device_ops::add_one(store, t, domid, channel)
+        })
+    })
+}
+
+/// Domain creation: write all `num` channels of `domid` in one transaction; channel i with
+/// devid -1 becomes console i+1 (console 0 is the primary console). Chosen devids and
+/// resolved backend domids are written back into `channels`.
+///
+/// # Safety
+/// As `xlchannel_xs_channel_add`; `channels` is NULL (with `num` 0) or an array of `num`
+/// initialised channels.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_xs_channels_create(
+    xsh: *mut XsHandle,
+    t: XsTransaction,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    channels: *mut libxl_device_channel,
+    num: c_int,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        with_store(
+            xsh,
+            lg,
+            domid,
+            site!("xlchannel_xs_channels_create"),
+            |store| {
+                let num = usize::try_from(num)
+                    .map_err(|_| Error::Invalid(format!("negative channel count {num}")))?;
+                if num == 0 {
+                    return Ok(());
+                }
+                if channels.is_null() {
+                    return Err(Error::Invalid("NULL channels".into()));
+                }
+                device_ops::add_at_create(
+                    store,
+                    t,
+                    domid,
+                    std::slice::from_raw_parts_mut(channels, num),
+                )
+            },
+        )
+    })
+}
+
+/// `libxl_device_channel_list` over a caller's handle and transaction.
+///
+/// # Safety
+/// As `xlchannel_xs_channel_add`; `num` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_xs_channel_list(
+    xsh: *mut XsHandle,
+    t: XsTransaction,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    num: *mut c_int,
+) -> *mut libxl_device_channel {
+    ffi_boundary!(ptr::null_mut(), {
+        let mut list = ptr::null_mut();
+        if let Some(n) = num.as_mut() {
+            *n = 0;
+        }
+        let rc = with_store(
+            xsh,
+            lg,
+            domid,
+            site!("xlchannel_xs_channel_list"),
+            |store| {
+                let n = num
+                    .as_mut()
+                    .ok_or_else(|| Error::Invalid("NULL num".into()))?;
+                let (l, len) = device_ops::list(store, t, domid)?;
+                list = l;
+                *n = c_int::try_from(len).unwrap_or(c_int::MAX);
+                Ok(())
+            },
+        );
+        if rc == 0 {
+            list
+        } else {
+            ptr::null_mut()
+        }
+    })
+}
+
+/// `libxl_device_channel_getinfo` over a caller's handle and transaction.
+///
+/// # Safety
+/// As `xlchannel_xs_channel_add`; `channelinfo` is NULL or initialised.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_xs_channel_getinfo(
+    xsh: *mut XsHandle,
+    t: XsTransaction,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    channel: *const libxl_device_channel,
+    channelinfo: *mut libxl_channelinfo,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        with_store(
+            xsh,
+            lg,
+            domid,
+            site!("xlchannel_xs_channel_getinfo"),
+            |store| {
+                let (Some(ch), Some(info)) = (channel.as_ref(), channelinfo.as_mut()) else {
+                    return Err(Error::Invalid("NULL channel or channelinfo".into()));
+                };
+                device_ops::getinfo(store, t, domid, ch, info)
+            },
+        )
+    })
+}
