@@ -68,17 +68,27 @@ $(BUILD)/test_xenstore: c-tests/test_xenstore.c c-tests/check.h c-tests/capture_
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
-$(BUILD)/abi_layout: $(wildcard c-tests/abi/*.c) $(HEADER)
+$(BUILD)/test_xenstored_gone: c-tests/test_xenstored_gone.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $(wildcard c-tests/abi/*.c) -o $@
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
-$(BUILD)/behaviour_real: c-tests/compare/behaviour.c
+# -iquote: only "libxl_channel.h" comes from include/, <libxl.h> is always Debian's.
+$(BUILD)/abi_layout: $(wildcard c-tests/abi/*) $(HEADER)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -iquote include $(wildcard c-tests/abi/*.c) -o $@
+
+# The comparison programs, each built against real libxenlight and against xlchannel.
+$(BUILD)/%_real: c-tests/compare/%.c c-tests/compare/print.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) -DREAL_LIBXL $< -o $@ -lxenlight -lxentoollog
 
-$(BUILD)/behaviour_ours: c-tests/compare/behaviour.c $(HEADER) $(LIB)
+$(BUILD)/%_ours: c-tests/compare/%.c c-tests/compare/print.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+$(BUILD)/channels_setup: c-tests/compare/channels_setup.c c-tests/xs_helpers.h $(HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
 $(BUILD)/cross_ownership: c-tests/cross/cross_ownership.c c-tests/check.h
 	@mkdir -p $(BUILD)
@@ -94,11 +104,16 @@ check-install: build
 
 # ASan must come first in a process, so programs that do not load real libxenlight run
 # without the test bed's preload library.
-check-c: check-header $(BUILD)/test_api $(BUILD)/test_xenstore $(BUILD)/abi_layout $(BUILD)/behaviour_real $(BUILD)/behaviour_ours $(BUILD)/cross_ownership
+C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
+	channels_setup channels_read_real channels_read_ours cross_ownership
+
+check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
+	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
-	$(WITH_XENSTORED) c-tests/compare/compare.sh $(BUILD)/behaviour_real $(BUILD)/behaviour_ours
+	$(WITH_XENSTORED) c-tests/compare/compare.sh compare-json $(BUILD)/behaviour_real $(BUILD)/behaviour_ours
+	$(WITH_XENSTORED) sh -c '$(BUILD)/channels_setup && c-tests/compare/compare.sh compare-channels $(BUILD)/channels_read_real $(BUILD)/channels_read_ours' 
 	$(WITH_XENSTORED) $(VALGRIND) $(BUILD)/cross_ownership $(CURDIR)/$(LIB)
 	$(MAKE) --no-print-directory check-install
 

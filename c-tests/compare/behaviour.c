@@ -17,69 +17,7 @@
 
 static libxl_ctx *ctx;
 
-/* A string in a form that shows every byte: printable ASCII as is, the rest as \xNN. */
-static void put_str(const char *s)
-{
-    if (!s) { fputs("NULL", stdout); return; }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"') putchar(*p);
-        else printf("\\x%02x", *p);
-    }
-    putchar('"');
-}
-
-static void put_channel(const libxl_device_channel *c)
-{
-    printf("domid=%u domname=", c->backend_domid);
-    put_str(c->backend_domname);
-    printf(" devid=%d name=", c->devid);
-    put_str(c->name);
-    printf(" connection=%d", (int)c->connection);
-    if (c->connection == LIBXL_CHANNEL_CONNECTION_SOCKET) {
-        fputs(" path=", stdout);
-        put_str(c->u.socket.path);
-    }
-}
-
-static void put_info(const libxl_channelinfo *i)
-{
-    fputs("backend=", stdout);
-    put_str(i->backend);
-    printf(" backend_id=%u frontend=", i->backend_id);
-    put_str(i->frontend);
-    printf(" frontend_id=%u devid=%d state=%d evtch=%d rref=%d connection=%d",
-           i->frontend_id, i->devid, i->state, i->evtch, i->rref, (int)i->connection);
-    if (i->connection == LIBXL_CHANNEL_CONNECTION_PTY) {
-        fputs(" path=", stdout);
-        put_str(i->u.pty.path);
-    }
-}
-
-static void put_bytes(const void *p, size_t n)
-{
-    for (size_t k = 0; k < n; k++) printf("%02x", ((const unsigned char *)p)[k]);
-}
-
-/* Run one case in a child; its output is the case's line. */
-static void run_case(const char *label, void (*fn)(const void *), const void *arg)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        printf("%s: ", label);
-        fn(arg);
-        putchar('\n');
-        fflush(stdout);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-        printf("%s: ABORTED\n", label);
-        fflush(stdout);
-    }
-}
+#include "print.h"
 
 /* ---- values the struct cases combine ---- */
 static const char *strings[] = {
@@ -122,14 +60,6 @@ static void fill_info(libxl_channelinfo *i, const struct info_case *k)
     i->connection = k->connection;
     if (k->connection == LIBXL_CHANNEL_CONNECTION_PTY)
         i->u.pty.path = k->path ? strdup(k->path) : NULL;
-}
-
-static void put_json(char *json)
-{
-    if (!json) { fputs("json=NULL", stdout); return; }
-    fputs("json=", stdout);
-    put_str(json);
-    free(json);
 }
 
 static void channel_to_json_and_copy(const void *arg)
@@ -192,6 +122,14 @@ static const char *json_inputs[] = {
     "{\"devid\": -9223372036854775808}", "{\"devid\": 9223372036854775808}",
     "{'name': 'x'}", "{\"name\": \"x\" \"devid\": 1}", "{\"name\" \"x\"}", "{name: 1}",
     "[{\"devid\": 1}]", "{\"devid\": tru}", "{\"devid\": nulls}",
+    /* libxl's number conversion leaves errno set: later exact LLONG_MAX/MIN are overflows */
+    "{\"devid\": 1.0e-400, \"backend_domid\": 9223372036854775807}",
+    "{\"devid\": 99999999999999999999, \"backend_domid\": -9223372036854775808}",
+    "{\"devid\": 1.0e999, \"backend_domid\": 9223372036854775807}",
+    "{\"backend_domid\": 9223372036854775807}", "{\"devid\": -1.0e999}",
+    /* strings and keys are C strings */
+    "{\"na\\u0000me\": \"x\", \"name\\u0000z\": \"y\"}", "{\"name\": \"pty\\u0000x\"}",
+    "{\"connection.socket\\u0000\": {\"path\": \"/p\\u0000q\"}}",
 };
 #define NJSON (sizeof(json_inputs) / sizeof(json_inputs[0]))
 
@@ -244,7 +182,7 @@ static void enum_cases(const void *arg)
         int rc = libxl_channel_connection_from_string(names[k], &e);
         printf("from_string(%s)=%d,%d ", names[k], rc, (int)e);
     }
-    const char *jsons[] = { "\"pty\"", "\"SOCKET\"", " \"unknown\" ", "\"x\"", "1", "null", "{}", "\"pty", "[\"pty\"]" };
+    const char *jsons[] = { "\"pty\\u0000x\"", "\"pty\"", "\"SOCKET\"", " \"unknown\" ", "\"x\"", "1", "null", "{}", "\"pty", "[\"pty\"]" };
     for (size_t k = 0; k < sizeof(jsons) / sizeof(jsons[0]); k++) {
         libxl_channel_connection e = 77;
         int rc = libxl_channel_connection_from_json(ctx, &e, jsons[k]);

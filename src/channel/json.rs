@@ -99,14 +99,12 @@ fn int_field(doc: &Value, key: &str, range: std::ops::RangeInclusive<i64>) -> Re
     }
 }
 
-/// A string field: `Some(None)` for JSON null. libxl copies with strdup, so text after an
-/// embedded NUL (from `\u0000`) is lost; so it is here.
+/// A string field: `Some(None)` for JSON null.
 fn string_field(doc: &Value, key: &str) -> Option<Option<CString>> {
     match doc.get(key.as_bytes()) {
-        Some(Value::String(s)) => {
-            let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
-            Some(Some(CString::new(&s[..end]).expect("cut at the first NUL")))
-        }
+        Some(Value::String(s)) => Some(Some(
+            CString::new(s.as_slice()).expect("the parser cuts strings at NUL"),
+        )),
         Some(Value::Null) => Some(None),
         _ => None,
     }

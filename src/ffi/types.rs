@@ -1,5 +1,5 @@
 //! The C view of libxl 4.17's channel types, laid out exactly as in Debian's `_libxl_types.h`
-//! and `libxl.h` (proven by `tests/abi_bindgen.rs` and `c-tests/abi_*.c`).
+//! and `libxl.h` (proven by `tests/abi_bindgen.rs` and `c-tests/abi/`).
 #![allow(non_camel_case_types)]
 
 use libc::{c_char, c_int, c_void};

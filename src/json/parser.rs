@@ -28,6 +28,10 @@ enum Open {
 struct Lexer<'a> {
     s: &'a [u8],
     pos: usize,
+    /// libxl converts numbers with strtoll/strtod and tests `errno == ERANGE` without
+    /// clearing errno first: once a conversion has hit ERANGE, later exact LLONG_MAX or
+    /// LLONG_MIN literals are taken for overflows too.
+    erange: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -98,7 +102,7 @@ impl<'a> Lexer<'a> {
                 return self.err("malformed number, a digit is required after the exponent");
             }
         }
-        Ok(classify_number(&self.s[start..self.pos]))
+        Ok(classify_number(&self.s[start..self.pos], &mut self.erange))
     }
 
     /// One UTF-8 sequence as yajl checks it: the lead byte's shape decides the length and
@@ -148,6 +152,10 @@ impl<'a> Lexer<'a> {
             match c {
                 b'"' => {
                     self.pos += 1;
+                    // libxl stores every string, keys included, as a C string.
+                    if let Some(nul) = out.iter().position(|&b| b == 0) {
+                        out.truncate(nul);
+                    }
                     return Ok(out);
                 }
                 b'\\' => {
@@ -236,13 +244,21 @@ fn push_utf8(out: &mut Vec<u8>, cp: u32) {
 /// libxl's classification of a number token (checked against the real library): a `.` makes
 /// a double (kept as text when it overflows to +inf); anything else is read by `strtoll`,
 /// which stops at the exponent (so `1e2` is the integer 1) and is kept as text when out of
-/// range.
-fn classify_number(text: &[u8]) -> Value {
+/// range. `erange` is the sticky errno described at [`Lexer::erange`].
+fn classify_number(text: &[u8], erange: &mut bool) -> Value {
     let s = std::str::from_utf8(text).expect("number tokens are ASCII");
     if text.contains(&b'.') {
-        return match s.parse::<f64>() {
-            Ok(d) if d != f64::INFINITY => Value::Double(d),
-            _ => Value::Number(text.to_vec()),
+        let d: f64 = s.parse().expect("a lexed number token parses as f64");
+        let nonzero_digits = text
+            .iter()
+            .take_while(|b| !matches!(b, b'e' | b'E'))
+            .any(|b| matches!(b, b'1'..=b'9'));
+        // strtod reports ERANGE on overflow, and on underflow to zero or a subnormal.
+        *erange |= d.is_infinite() || (nonzero_digits && d.abs() < f64::MIN_POSITIVE);
+        return if d == f64::INFINITY && *erange {
+            Value::Number(text.to_vec())
+        } else {
+            Value::Double(d)
         };
     }
     let integer = s
@@ -250,14 +266,22 @@ fn classify_number(text: &[u8]) -> Value {
         .next()
         .expect("split yields at least one piece");
     match integer.parse::<i64>() {
+        Ok(i) if *erange && (i == i64::MAX || i == i64::MIN) => Value::Number(text.to_vec()),
         Ok(i) => Value::Integer(i),
-        Err(_) => Value::Number(text.to_vec()),
+        Err(_) => {
+            *erange = true;
+            Value::Number(text.to_vec())
+        }
     }
 }
 
 /// Parse a whole document.
 pub fn parse(s: &[u8]) -> Result<Value, ParseError> {
-    let mut lx = Lexer { s, pos: 0 };
+    let mut lx = Lexer {
+        s,
+        pos: 0,
+        erange: false,
+    };
     let mut stack: Vec<Open> = Vec::new();
     loop {
         lx.skip_ws();
@@ -387,6 +411,22 @@ mod tests {
         assert_eq!(ok("1E400"), Value::Integer(1));
         assert_eq!(ok("-2E+1"), Value::Integer(-2));
         assert_eq!(ok("1.5E1"), Value::Double(15.0));
+        assert_eq!(
+            ok("[9223372036854775807, 1e-400, 9223372036854775807]"),
+            Value::Array(vec![
+                Value::Integer(i64::MAX),
+                Value::Integer(1),
+                Value::Integer(i64::MAX)
+            ])
+        );
+        assert_eq!(
+            ok("[1.0e-400, -9223372036854775808]"),
+            Value::Array(vec![
+                Value::Double(0.0),
+                Value::Number(b"-9223372036854775808".to_vec())
+            ])
+        );
+        assert_eq!(ok("\"a\\u0000b\""), Value::String(b"a".to_vec()));
         assert_eq!(ok("{} } [ junk \u{1}"), Value::Map(vec![]));
         assert_eq!(ok("[]"), Value::Array(vec![]));
         assert_eq!(

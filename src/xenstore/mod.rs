@@ -101,10 +101,17 @@ impl XsError {
             {
                 " (is xenstored running? XENSTORED_PATH names its socket)"
             }
-            libc::ECONNRESET | libc::EPIPE | libc::EIO => " (the xenstore daemon went away)",
+            libc::ECONNRESET | libc::EPIPE | libc::EIO | libc::EBADF => {
+                " (the xenstore daemon went away)"
+            }
             _ => "",
         };
-        Error::Fail(format!("xenstore {} {}: {cause}{hint}", self.op, self.path))
+        let at = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.path)
+        };
+        Error::Fail(format!("xenstore {}{at}: {cause}{hint}", self.op))
     }
 }
 
