@@ -25,7 +25,7 @@ SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps check check-header check-rust check-c install uninstall clean
+.PHONY: all build deps demo check check-header check-rust check-c install uninstall clean
 
 all: build
 
@@ -116,6 +116,14 @@ check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) sh -c '$(BUILD)/channels_setup && c-tests/compare/compare.sh compare-channels $(BUILD)/channels_read_real $(BUILD)/channels_read_ours' 
 	$(WITH_XENSTORED) $(VALGRIND) $(BUILD)/cross_ownership $(CURDIR)/$(LIB)
 	$(MAKE) --no-print-directory check-install
+
+$(BUILD)/channel_demo: examples/channel_demo.c $(HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+demo: deps
+	@$(MAKE) --no-print-directory build $(BUILD)/channel_demo $(BUILD)/channels_list_real >/dev/null
+	@$(WITH_XENSTORED) examples/demo.sh
 
 check: check-rust check-c
 	@echo "make check: all runners passed"
