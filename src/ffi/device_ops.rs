@@ -1,6 +1,7 @@
 //! `libxl_device_channel_add`, `_list` and `_getinfo` over the context's xenstore connection.
 
 use super::boundary::ffi_boundary;
+use super::cstring::{self, Allocations};
 use super::idl::{self, log_error, IdlStruct};
 use super::types::*;
 use crate::channel::store::{self, Filled};
@@ -124,19 +125,18 @@ pub(crate) fn write_info(
     got: &ChannelInfo,
     filled: Filled,
 ) -> Result<()> {
-    let mut strings = super::cstring::Allocations::default();
-    let backend = strings.string(got.backend.as_ref())?;
-    let frontend = strings.string(got.frontend.as_ref())?;
-    let pty_path = strings.string(got.pty_path.as_ref())?;
-    strings.keep();
     info.devid = got.devid;
     if filled == Filled::Devid {
         return Ok(());
     }
-    info.backend = backend;
+    info.backend = cstring::to_malloced(got.backend.as_deref())?;
     if filled == Filled::DevidAndBackend {
         return Ok(());
     }
+    let mut strings = Allocations::default();
+    let frontend = strings.string(got.frontend.as_ref())?;
+    let pty_path = strings.string(got.pty_path.as_ref())?;
+    strings.keep();
     info.backend_id = got.backend_id;
     info.state = got.state;
     info.frontend = frontend;
