@@ -151,6 +151,7 @@ impl XenStore {
     /// another writer conflicts. `work` must be safe to repeat: it sees no effect of an
     /// earlier, abandoned attempt.
     pub fn transaction<T>(&self, mut work: impl FnMut(&Txn<'_>) -> Result<T>) -> Result<T> {
+        let mut last_conflict = String::from("commit conflicts");
         for _ in 0..MAX_TRANSACTION_ATTEMPTS {
             // SAFETY: the handle is live for as long as self.
             let t = unsafe { sys::xs_transaction_start(self.handle.as_ptr()) };
@@ -167,6 +168,9 @@ impl XenStore {
             // SAFETY: `t` was started above and is ended exactly once.
             let committed = unsafe { sys::xs_transaction_end(self.handle.as_ptr(), t, abort) };
             if txn.conflicted.get() {
+                if let Err(e) = outcome {
+                    last_conflict = e.to_string();
+                }
                 continue;
             }
             let value = outcome?;
@@ -179,7 +183,7 @@ impl XenStore {
             }
         }
         Err(Error::Fail(format!(
-            "xenstore transaction still conflicting after {MAX_TRANSACTION_ATTEMPTS} attempts"
+            "xenstore transaction still failing after {MAX_TRANSACTION_ATTEMPTS} attempts: {last_conflict}"
         )))
     }
 
@@ -234,11 +238,17 @@ impl Txn<'_> {
         self.t
     }
 
-    /// A failed request inside a transaction of ours: EAGAIN, and EIO (which 4.17's
-    /// xenstored returns for some requests touching nodes another transaction changed),
-    /// mean "start again"; if the daemon is really gone, the next start fails for good.
+    /// A failed request inside a transaction: besides EAGAIN, 4.17's xenstored answers
+    /// requests that touch nodes another transaction changed meanwhile with EIO, EINVAL or
+    /// ENOENT (seen with concurrent writers). All of these mean "start again"; a genuine
+    /// error recurs on every attempt and is reported once the attempts run out, and a
+    /// vanished daemon fails the next transaction start.
     fn fail(&self, e: XsError) -> Error {
-        if self.t != XBT_NULL && (e.conflict() || e.errno == libc::EIO) {
+        let restartable = matches!(
+            e.errno,
+            libc::EAGAIN | libc::EIO | libc::EINVAL | libc::ENOENT
+        );
+        if self.t != XBT_NULL && restartable {
             self.conflicted.set(true);
         }
         e.into_error()
