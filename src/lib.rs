@@ -17,6 +17,8 @@ pub mod json;
 pub mod log;
 /// cbindgen:ignore
 pub mod xenstore;
+/// cbindgen:ignore
+pub mod xlcfg;
 
 pub use context::Context;
 pub use error::{Error, Result};
