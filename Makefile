@@ -18,7 +18,7 @@ BUILD   := c-tests/build
 
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
-PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev xenstore-utils
+PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev xenstore-utils qemu-system-x86
 
 CFLAGS_TEST := -std=gnu11 -Wall -Wextra -Werror -g -O1
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -68,6 +68,16 @@ $(BUILD)/test_xenstore: c-tests/test_xenstore.c c-tests/check.h c-tests/capture_
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
+$(BUILD)/test_devicemodel: c-tests/test_devicemodel.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+# Real <libxl.h> only: both libraries are dlopen'ed by the program (no real libxl context, so
+# no preload shim).
+$(BUILD)/test_devicemodel_config: c-tests/test_devicemodel_config.c c-tests/check.h c-tests/capture_logger.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) $< -o $@ -ldl -lxenstore -lxentoollog
+
 $(BUILD)/test_xenstored_gone: c-tests/test_xenstored_gone.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
@@ -105,11 +115,14 @@ check-install: build
 # ASan must come first in a process, so programs that do not load real libxenlight run
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
-	channels_setup channels_read_real channels_read_ours cross_ownership
+	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
+	test_devicemodel_config
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
 	$(WITH_XENSTORED) c-tests/compare/compare.sh compare-json $(BUILD)/behaviour_real $(BUILD)/behaviour_ours

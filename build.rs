@@ -1,5 +1,6 @@
 //! Generates the C headers in `include/` from the `extern "C"` layer with cbindgen, generates
-//! the libxenstore declarations with bindgen, and links the Xen libraries the C layer calls.
+//! the libxenstore declarations and the layout of libxl's `libxl_domain_config` with bindgen,
+//! and links the Xen libraries the C layer calls.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ fn main() {
     println!("cargo:rustc-link-lib=xentoollog");
     println!("cargo:rustc-link-lib=xenstore");
     generate_xenstore_bindings();
+    generate_domain_config_bindings();
     // A versioned soname, so an installed libxlchannel.so.MAJOR can be replaced in place.
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libxlchannel.so.{major}");
@@ -84,5 +86,27 @@ fn generate_xenstore_bindings() {
         .generate()
         .expect("bindgen over <xenstore.h> (install libxen-dev: make deps)")
         .write_to_file(out.join("xenstore_sys.rs"))
+        .expect("OUT_DIR is writable");
+}
+
+/// The layout of `libxl_domain_config` from the installed `libxl.h`, so a config built by libxl
+/// (or by a C caller with libxl's types) can be read. Only the members the device-model
+/// decision reads are spelled out; every other device type and `b_info` stay opaque blobs of
+/// the right size and alignment. Enums become plain integers: C may store any int there.
+fn generate_domain_config_bindings() {
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let opaque = "libxl_domain_build_info|libxl_device_(nic|pci|rdm|dtdev|vfb|vkb|vtpm|p9|pvcallsif|vdispl|vsnd|usbdev)";
+    bindgen::Builder::default()
+        .header_contents("libxl_wrapper.h", "#include <libxl.h>\n")
+        .allowlist_type("libxl_domain_config")
+        .allowlist_type(opaque)
+        .opaque_type(opaque)
+        .allowlist_var("LIBXL_(DOMAIN_TYPE|DISK_BACKEND|USBCTRL_TYPE)_.*")
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .prepend_enum_name(false)
+        .derive_debug(false)
+        .generate()
+        .expect("bindgen over <libxl.h> (install libxen-dev: make deps)")
+        .write_to_file(out.join("libxl_config_sys.rs"))
         .expect("OUT_DIR is writable");
 }

@@ -22,6 +22,12 @@
 #define LIBXL_VERSION 0
 
 /**
+ * `local_domid` value meaning "the domain this process runs in, as xenstore says" (the
+ * `domid` key of its own `/local/domain/<domid>`). The value of Xen's `DOMID_SELF`.
+ */
+#define XLCHANNEL_DOMID_SELF 32752
+
+/**
  * Where a channel is connected. Struct fields and arguments of this type may hold any int.
  */
 typedef enum libxl_channel_connection {
@@ -29,6 +35,16 @@ typedef enum libxl_channel_connection {
   LIBXL_CHANNEL_CONNECTION_PTY = 1,
   LIBXL_CHANNEL_CONNECTION_SOCKET = 2,
 } libxl_channel_connection;
+
+/**
+ * The kind of guest (`libxl_domain_type`). Arguments of this type may hold any int.
+ */
+typedef enum libxl_domain_type {
+  LIBXL_DOMAIN_TYPE_INVALID = -1,
+  LIBXL_DOMAIN_TYPE_HVM = 1,
+  LIBXL_DOMAIN_TYPE_PV = 2,
+  LIBXL_DOMAIN_TYPE_PVH = 3,
+} libxl_domain_type;
 
 /**
  * Declaration for the header only: functions return these values as `int`.
@@ -73,6 +89,12 @@ typedef enum libxl_error {
  * caller's logger. Like libxl's, one context is used by one thread at a time.
  */
 typedef struct libxl__ctx libxl__ctx;
+
+/**
+ * libxl's `libxl_domain_config`, only ever handled by pointer here: its members are read
+ * through bindgen's view of the installed `libxl.h` (see `ffi::domain_config`).
+ */
+typedef struct libxl_domain_config libxl_domain_config;
 
 typedef int libxl_devid;
 
@@ -364,5 +386,88 @@ int libxl_device_channel_getinfo(libxl_ctx *ctx,
                                  uint32_t domid,
                                  const struct libxl_device_channel *channel,
                                  struct libxl_channelinfo *channelinfo);
+
+/**
+ * Whether a guest needs a device model (qemu) in the local domain, decided as libxl 4.17's
+ * `libxl__need_xenpv_qemu` does from what matters: an HVM guest always does; a PV or PVH
+ * guest does when it has a vfb or a 9pfs device, a qdisk disk or a qusb USB controller
+ * served by the local domain, or a channel served by the local domain.
+ *
+ * `channels`/`num_channels` are the guest's channels (NULL with 0 for none); a channel's
+ * `backend_domname`, when set, is resolved (a name or a number) and wins over its
+ * `backend_domid`. The other devices are given as counts: vfbs, 9pfs devices, disks with
+ * backend QDISK served by the local domain and usbctrls of type QUSB served by the local
+ * domain. `local_domid` is the domain this toolstack runs in, or `XLCHANNEL_DOMID_SELF` to
+ * read it from xenstore (the `domid` key of the caller's own `/local/domain/<domid>`) as
+ * libxl does.
+ *
+ * Returns 1 (needed), 0 (not needed), or ERROR_INVAL (NULL ctx, a negative count, an
+ * invalid domain type, a reserved `local_domid`, an unknown backend domain name) or
+ * ERROR_FAIL (the own domid missing from xenstore, or xenstore failing). Errors are logged
+ * through the context's logger, the decision at debug level.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `channels` is NULL or points to `num_channels` initialised channels.
+ */
+int xlchannel_need_xenpv_qemu(libxl_ctx *ctx,
+                              libxl_domain_type domain_type,
+                              const struct libxl_device_channel *channels,
+                              int num_channels,
+                              int num_vfbs,
+                              int num_p9s,
+                              int num_local_qdisks,
+                              int num_local_qusbctrls,
+                              uint32_t local_domid);
+
+/**
+ * `xlchannel_need_xenpv_qemu` over libxl's own domain configuration (Debian's libxl.h
+ * layout, read as built): `c_info.type`, `num_vfbs`, `num_p9s`, and the backend type and
+ * backend domain (`backend_domid`, or `backend_domname` when set) of `disks`, `usbctrls`
+ * and `channels`. Pass the config after libxl's defaults are applied: a disk backend still
+ * UNKNOWN or a usbctrl type still AUTO is not counted as qdisk or qusb. An enum member
+ * outside its libxl values, or a negative count, or a count without its array, gives
+ * ERROR_INVAL. Results as for `xlchannel_need_xenpv_qemu`.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `d_config` is NULL or an initialised `libxl_domain_config` whose
+ * device arrays hold their counts of initialised entries.
+ */
+int xlchannel_need_xenpv_qemu_config(libxl_ctx *ctx,
+                                     const struct libxl_domain_config *d_config,
+                                     uint32_t local_domid);
+
+/**
+ * The qemu arguments that give each channel its character device, as libxl 4.17 passes
+ * them to qemu-xen: a pair `"-chardev"`, SPEC per channel in configuration order, with SPEC
+ * `pty,id=libxl-channel<devid>` or
+ * `socket,id=libxl-channel<devid>,path=<path>,server=on,wait=off`. `<devid>` is the
+ * channel's console devid — channel i with devid -1 is console i+1, as at domain creation —
+ * so the console's `output=chardev:libxl-channel<devid>` names this chardev. A comma in a
+ * path is written `,,` (qemu's escape), so a path can never add options of its own.
+ *
+ * On success 0 is returned and `*args_r` is a NULL-terminated array (only the NULL for no
+ * channels) to free with `xlchannel_dm_args_free`. ERROR_INVAL (logged; `*args_r` NULL): NULL
+ * ctx or args_r, channels NULL with a count, a negative count, a connection neither pty nor
+ * socket, a socket without a path, with an empty path or with a path longer than a unix
+ * socket address holds (107 bytes), console devid 0 (or below -1), two channels on one
+ * console.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `channels` is NULL or points to `num_channels` initialised
+ * channels; `args_r` is NULL or writable.
+ */
+int xlchannel_dm_chardev_args(libxl_ctx *ctx,
+                              const struct libxl_device_channel *channels,
+                              int num_channels,
+                              char ***args_r);
+
+/**
+ * Free an argument array from `xlchannel_dm_chardev_args`: every string, then the array.
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `args` is NULL or an array from `xlchannel_dm_chardev_args`, not used afterwards.
+ */
+void xlchannel_dm_args_free(char **args);
 
 #endif  /* XLCHANNEL_LIBXL_CHANNEL_H */

@@ -45,7 +45,11 @@ const LAYOUT_TYPES: &[&str] = &[
     "libxl_asyncop_how",
 ];
 /// Enums: underlying type, size, alignment and the value of every constant.
-const ENUMS: &[&str] = &["libxl_channel_connection", "libxl_error"];
+const ENUMS: &[&str] = &[
+    "libxl_channel_connection",
+    "libxl_domain_type",
+    "libxl_error",
+];
 /// Typedefs of primitive types: spelling (headers), size, alignment and Rust primitive.
 const PRIMITIVE_TYPEDEFS: &[&str] = &["libxl_domid", "libxl_devid", "libxl_ev_user"];
 /// Other typedefs compared by spelling only (headers).
@@ -68,6 +72,7 @@ const SENTINELS: &[&str] = &[
     "offset_of libxl_asyncop_how.u.for_callback",
     "offset_of libxl_enum_string_table.v",
     "value_of libxl_channel_connection::LIBXL_CHANNEL_CONNECTION_SOCKET",
+    "value_of libxl_domain_type::LIBXL_DOMAIN_TYPE_INVALID",
     "value_of libxl_error::ERROR_NONSPECIFIC",
     "value_of libxl_error::ERROR_QEMU_API",
     "value_of LIBXL_VERSION",
@@ -790,6 +795,10 @@ fn rust_facts() -> Facts {
     rust_enum!(&mut f, libxl_channel_connection [
         LIBXL_CHANNEL_CONNECTION_UNKNOWN, LIBXL_CHANNEL_CONNECTION_PTY,
         LIBXL_CHANNEL_CONNECTION_SOCKET,
+    ]);
+    rust_enum!(&mut f, libxl_domain_type [
+        LIBXL_DOMAIN_TYPE_INVALID, LIBXL_DOMAIN_TYPE_HVM, LIBXL_DOMAIN_TYPE_PV,
+        LIBXL_DOMAIN_TYPE_PVH,
     ]);
     rust_enum!(&mut f, libxl_error [
         ERROR_NONSPECIFIC, ERROR_VERSION, ERROR_FAIL, ERROR_NI, ERROR_NOMEM, ERROR_INVAL,

@@ -83,21 +83,50 @@ impl ConsoleNodes {
     }
 }
 
-/// The text of a channel's `connection` node.
-fn connection_node(channel: &DeviceChannel, devid: i32) -> Result<(Connection, String)> {
+/// The console devid channel `index` of a domain's configuration gets at domain creation when
+/// its devid is -1: console 0 is the primary console, so channel i is console i+1.
+pub fn devid_at_create(index: usize) -> i32 {
+    i32::try_from(index + 1).unwrap_or(i32::MAX)
+}
+
+/// A channel's console devid must be >= 1 (console 0 is the primary console).
+pub fn check_devid(devid: i32) -> Result<()> {
+    if devid < 1 {
+        return Err(Error::Invalid(format!(
+            "channel devid {devid}: console 0 is the primary console, channels use devid 1 and up"
+        )));
+    }
+    Ok(())
+}
+
+/// The channel's connection, with libxl's checks and messages: it must be pty or socket, and
+/// a socket needs a path. `devid` names the channel in the messages.
+pub fn checked_connection(channel: &DeviceChannel, devid: i32) -> Result<Connection> {
     match channel.connection() {
         Some(Connection::Unknown) => Err(Error::Invalid(format!(
             "channel {devid} has no defined connection; to where should it be connected?"
         ))),
-        Some(Connection::Pty) => Ok((Connection::Pty, "pty".into())),
-        Some(Connection::Socket) => match &channel.socket_path {
-            None => Err(Error::Invalid(format!("channel {devid} has no path"))),
-            Some(_) => Ok((Connection::Socket, format!("chardev:libxl-channel{devid}"))),
-        },
+        Some(Connection::Socket) if channel.socket_path.is_none() => {
+            Err(Error::Invalid(format!("channel {devid} has no path")))
+        }
+        Some(c) => Ok(c),
         None => Err(Error::Invalid(format!(
             "channel {devid} has an invalid connection value {}",
             channel.connection
         ))),
+    }
+}
+
+/// The chardev a device model creates for a socket channel; the console's `output` names it.
+pub fn chardev_id(devid: i32) -> String {
+    format!("libxl-channel{devid}")
+}
+
+/// The text of a channel's `output` node.
+fn output_node(connection: Connection, devid: i32) -> String {
+    match connection {
+        Connection::Socket => format!("chardev:{}", chardev_id(devid)),
+        _ => "pty".into(),
     }
 }
 
@@ -115,12 +144,9 @@ pub fn console_nodes(
         .ok_or_else(|| Error::Invalid(format!("channel {devid} has no name")))?
         .to_string_lossy()
         .into_owned();
-    if devid < 1 {
-        return Err(Error::Invalid(format!(
-            "channel devid {devid}: console 0 is the primary console, channels use devid 1 and up"
-        )));
-    }
-    let (connection, output) = connection_node(channel, devid)?;
+    check_devid(devid)?;
+    let connection = checked_connection(channel, devid)?;
+    let output = output_node(connection, devid);
     let mut backend = vec![
         ("frontend-id", domid.to_string()),
         ("online", "1".to_string()),

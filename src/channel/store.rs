@@ -219,8 +219,7 @@ pub fn add_at_create(
     domid: u32,
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
-    let default = |i: usize| i32::try_from(i + 1).unwrap_or(i32::MAX);
-    add_channels(t, domid, channels, Some(&default))
+    add_channels(t, domid, channels, Some(&console::devid_at_create))
 }
 
 /// libxl 4.17's channel list: the consoles in libxl's copy that have a `name`, in

@@ -9,6 +9,8 @@ mod context;
 pub(crate) mod cstring;
 mod device_channel;
 mod device_ops;
+mod devicemodel;
+mod domain_config;
 mod embed;
 pub(crate) mod idl;
 pub mod types;

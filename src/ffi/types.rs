@@ -25,6 +25,18 @@ pub enum libxl_channel_connection {
     LIBXL_CHANNEL_CONNECTION_SOCKET = 2,
 }
 
+/// A `libxl_domain_type` value as C passes it (any int); cbindgen prints the C enum's name.
+pub type DomainTypeValue = c_int;
+
+/// The kind of guest (`libxl_domain_type`). Arguments of this type may hold any int.
+#[repr(C)]
+pub enum libxl_domain_type {
+    LIBXL_DOMAIN_TYPE_INVALID = -1,
+    LIBXL_DOMAIN_TYPE_HVM = 1,
+    LIBXL_DOMAIN_TYPE_PV = 2,
+    LIBXL_DOMAIN_TYPE_PVH = 3,
+}
+
 /// Declaration for the header only: functions return these values as `int`.
 #[repr(C)]
 pub enum libxl_error {
@@ -138,6 +150,16 @@ pub struct libxl_asyncop_how {
         Option<unsafe extern "C" fn(ctx: *mut libxl_ctx, rc: c_int, for_callback: *mut c_void)>,
     pub u: libxl_asyncop_how_u,
 }
+
+/// libxl's `libxl_domain_config`, only ever handled by pointer here: its members are read
+/// through bindgen's view of the installed `libxl.h` (see `ffi::domain_config`).
+pub struct libxl_domain_config {
+    _opaque: [u8; 0],
+}
+
+/// `local_domid` value meaning "the domain this process runs in, as xenstore says" (the
+/// `domid` key of its own `/local/domain/<domid>`). The value of Xen's `DOMID_SELF`.
+pub const XLCHANNEL_DOMID_SELF: u32 = 0x7FF0;
 
 /// `struct xentoollog_logger` from `<xentoollog.h>`; only ever handled by pointer.
 #[repr(C)]
