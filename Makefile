@@ -1,10 +1,12 @@
-# xlchannel: `make` builds, `make check` runs every test, `make install` installs.
+# xlchannel: `make` builds, `make check` runs every test, `make install` installs (the
+# library, its headers and pkg-config file, and the `xlchannel` command).
 # Both `check` and `demo` install what they need first (see `deps`).
 
 CARGO      ?= cargo
 CC         ?= gcc
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
+BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR    ?=
 
@@ -68,6 +70,10 @@ $(BUILD)/test_xenstore: c-tests/test_xenstore.c c-tests/check.h c-tests/capture_
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
+$(BUILD)/test_xl_config: c-tests/test_xl_config.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
 $(BUILD)/test_devicemodel: c-tests/test_devicemodel.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
@@ -111,16 +117,18 @@ check-install: build
 	PKG_CONFIG_PATH=$(BUILD)/stage/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/stage \
 	    sh -c '$(CC) $(CFLAGS_TEST) c-tests/pkgconfig_client.c -o $(BUILD)/pkgconfig_client $$(pkg-config --cflags --libs xlchannel) -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/usr/lib'
 	$(WITH_XENSTORED) --no-preload $(BUILD)/pkgconfig_client
+	$(BUILD)/stage/usr/bin/xlchannel --help >/dev/null
 
 # ASan must come first in a process, so programs that do not load real libxenlight run
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config
+	test_devicemodel_config test_xl_config
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xl_config
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
@@ -142,7 +150,8 @@ check: check-rust check-c
 	@echo "make check: all runners passed"
 
 install: build
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(RELEASE)/xlchannel $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libxlchannel.so.$(VERSION)
 	ln -sf libxlchannel.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxlchannel.so.$(MAJOR)
 	ln -sf libxlchannel.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libxlchannel.so
@@ -152,6 +161,7 @@ install: build
 	    -e 's|@VERSION@|$(VERSION)|' xlchannel.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
 
 uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/xlchannel
 	rm -f $(DESTDIR)$(LIBDIR)/libxlchannel.so* $(DESTDIR)$(LIBDIR)/libxlchannel.a \
 	    $(DESTDIR)$(INCLUDEDIR)/libxl_channel.h $(DESTDIR)$(INCLUDEDIR)/libxl_channel_embed.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc

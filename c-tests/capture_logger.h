@@ -13,6 +13,10 @@ struct capture_logger {
     xentoollog_level last_level;
     char last_context[32];
     char last[1024];
+    /* Every message since capture_init/capture_clear, one line each: "<level> <context>:
+     * <message>" (level "warning", "error" or its number), cut short if it overflows. */
+    char all[8192];
+    size_t all_len;
 };
 
 static void capture_vmessage(xentoollog_logger *lg, xentoollog_level level,
@@ -25,6 +29,15 @@ static void capture_vmessage(xentoollog_logger *lg, xentoollog_level level,
     c->last_level = level;
     snprintf(c->last_context, sizeof(c->last_context), "%s", context ? context : "");
     vsnprintf(c->last, sizeof(c->last), format, al);
+    if (c->all_len < sizeof(c->all)) {
+        char lv[16];
+        snprintf(lv, sizeof(lv), "%d", (int)level);
+        int n = snprintf(c->all + c->all_len, sizeof(c->all) - c->all_len, "%s %s: %s\n",
+                         level == XTL_WARN ? "warning" : level == XTL_ERROR ? "error" : lv,
+                         c->last_context, c->last);
+        if (n > 0) c->all_len += (size_t)n;
+        if (c->all_len > sizeof(c->all)) c->all_len = sizeof(c->all);
+    }
 }
 
 static void capture_progress(xentoollog_logger *lg, const char *context,
@@ -42,6 +55,13 @@ static inline void capture_init(struct capture_logger *c)
     c->vtable.vmessage = capture_vmessage;
     c->vtable.progress = capture_progress;
     c->vtable.destroy = capture_destroy;
+}
+
+/* Forget the messages recorded in `all`. */
+static inline void capture_clear(struct capture_logger *c)
+{
+    c->all[0] = 0;
+    c->all_len = 0;
 }
 
 /* The last message ends with `tail` (the part after libxl's "file:line:func: " prefix). */

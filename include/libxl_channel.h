@@ -28,6 +28,13 @@
 #define XLCHANNEL_DOMID_SELF 32752
 
 /**
+ * The exit status xl 4.17 gives for every channel configuration it refuses (a file it
+ * cannot parse, or a channel SPEC it rejects). A failure of `xlchannel_config_channels` or
+ * `xlchannel_channel_parse_spec` on valid arguments is exactly where xl exits with it.
+ */
+#define XLCHANNEL_XL_EXIT_FAILURE 1
+
+/**
  * Where a channel is connected. Struct fields and arguments of this type may hold any int.
  */
 typedef enum libxl_channel_connection {
@@ -469,5 +476,57 @@ int xlchannel_dm_chardev_args(libxl_ctx *ctx,
  * `args` is NULL or an array from `xlchannel_dm_chardev_args`, not used afterwards.
  */
 void xlchannel_dm_args_free(char **args);
+
+/**
+ * Read the channels of an xl domain configuration file (`len` bytes at `data`; NUL bytes
+ * and any encoding are read as xl reads them) exactly as `xl create` 4.17 does: libxlutil's
+ * syntax and the `channel = [ "SPEC", ... ]` rules. `source_name` names the file in
+ * messages (xl uses the path given on its command line).
+ *
+ * Every message xl would print is logged through the context's logger, one line per message
+ * with xl's exact text, context `"xl"` and no libxl prefix: warnings (an unknown channel key,
+ * `channel` given as a single string) at XTL_WARN, the messages that make xl stop at
+ * XTL_ERROR.
+ *
+ * On success returns 0, `*channels_r` is a `malloc`'d array of `*num_r` initialised
+ * channels in config order (NULL with 0 when the config has none), each with devid -1 so
+ * that domain creation makes channel i console i+1 (xl 4.17 gives it devid i, which
+ * collides with the primary console). Free it with `libxl_device_channel_list_free`.
+ *
+ * Where xl would exit (with status `XLCHANNEL_XL_EXIT_FAILURE`), returns ERROR_FAIL for a
+ * file libxlutil cannot parse and ERROR_INVAL for a channel SPEC xl refuses; where xl 4.17
+ * crashes (an empty SPEC, a NUL byte inside a quoted string) the same errors are returned.
+ * NULL `ctx`, `source_name`, `channels_r` or `num_r`, or NULL `data` with a non-zero `len`,
+ * give ERROR_INVAL. On any error `*channels_r` is NULL and `*num_r` 0.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `source_name` is NULL or a C string; `data` is NULL or points to
+ * `len` readable bytes; `channels_r` and `num_r` are NULL or writable.
+ */
+int xlchannel_config_channels(libxl_ctx *ctx,
+                              const char *source_name,
+                              const char *data,
+                              size_t len,
+                              struct libxl_device_channel **channels_r,
+                              int *num_r);
+
+/**
+ * Read one channel SPEC (`"connection=socket,name=org.example,path=/run/s"`) exactly as xl
+ * 4.17 reads each string of a config's `channel` list, into `*channel`.
+ *
+ * Like `libxl_device_channel_from_json`, `*channel` is initialised first (its old contents
+ * are neither read nor freed) and then filled: devid -1, `name`, `connection`,
+ * `u.socket.path` (socket only) and `backend_domname` (from `backend=`, unresolved). xl's
+ * messages are logged as by `xlchannel_config_channels`. Returns 0, or ERROR_INVAL for a
+ * SPEC xl refuses (where xl exits with `XLCHANNEL_XL_EXIT_FAILURE`; `*channel` is then
+ * left initialised, holding nothing) and for NULL `ctx`, `spec` or `channel`. Dispose
+ * `*channel` with `libxl_device_channel_dispose`.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `spec` is NULL or a C string; `channel` is NULL or writable.
+ */
+int xlchannel_channel_parse_spec(libxl_ctx *ctx,
+                                 const char *spec,
+                                 struct libxl_device_channel *channel);
 
 #endif  /* XLCHANNEL_LIBXL_CHANNEL_H */

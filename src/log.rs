@@ -3,7 +3,7 @@
 
 use crate::ffi::types::xentoollog_logger;
 use libc::{c_char, c_int, c_uint};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
 /// `xentoollog_level` values from `<xentoollog.h>`.
@@ -86,6 +86,25 @@ impl Logger {
 
     pub fn raw(&self) -> *mut xentoollog_logger {
         self.raw.as_ptr()
+    }
+
+    /// Log `text` as it is, under `context` and without libxl's `file:line:func:` prefix:
+    /// for another program's messages reproduced word for word (xl's, context `xl`).
+    pub fn log_text(&self, level: Level, context: &CStr, text: &[u8]) {
+        // A NUL would cut the message short in C; messages passed here hold none.
+        let text = CString::new(text.split(|&b| b == 0).next().unwrap_or_default())
+            .expect("cut at the first NUL");
+        // SAFETY: as in `log`; the format consumes exactly one string argument.
+        unsafe {
+            xtl_log(
+                self.raw.as_ptr(),
+                level as c_int,
+                -1,
+                context.as_ptr(),
+                c"%s".as_ptr(),
+                text.as_ptr(),
+            )
+        }
     }
 
     /// Log one message. `errnoval` is an errno to append, or -1 for none.

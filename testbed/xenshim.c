@@ -16,6 +16,8 @@
  *                          paths are redirected there; without it they pass through).
  *   XLCHANNEL_SHIM_TRACE   if set (non-empty), log every shim call to stderr -- that is how
  *                          to find out which further call a new use case needs.
+ *   XLCHANNEL_SHIM_DOMAINS the domids a listing of all domains reports (e.g. "0 3 7"; default
+ *                          "0"): xl resolves a domain *name* through that list.
  *
  * Build: gcc -Wall -Wextra -Werror -shared -fPIC -o xenshim.so xenshim.c -ldl
  * Prototypes come from the installed Xen headers (libxen-dev), so the compiler checks
@@ -138,6 +140,66 @@ int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid, unsigned int max_
     info->nr_online_vcpus = 1;
     info->max_memkb = 1024 * 1024;
     return 1;
+}
+
+/*
+ * Listing every domain (libxl_list_domain, which xl uses to turn a domain name into a domid)
+ * needs to know which domains exist: the domids in XLCHANNEL_SHIM_DOMAINS (separated by
+ * spaces or commas, e.g. "0 3 7"), or dom0 alone when it is unset. Reported in domid order
+ * from first_domid on, as running PV domains.
+ */
+#define SHIM_MAX_LISTED 64
+
+static int cmp_domid(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domid, unsigned int max_doms,
+                          xc_domaininfo_t *info)
+{
+    const char *env = getenv("XLCHANNEL_SHIM_DOMAINS");
+    unsigned domids[SHIM_MAX_LISTED];
+    unsigned n = 0, out = 0;
+
+    (void)xch;
+    trace("xc_domain_getinfolist(first=%u, max=%u)", first_domid, max_doms);
+    if (!env)
+        env = "0";
+    while (*env && n < SHIM_MAX_LISTED) {
+        char *end;
+        unsigned long d = strtoul(env, &end, 10);
+        if (end == env) { /* a separator */
+            env++;
+            continue;
+        }
+        if (d < DOMID_FIRST_RESERVED)
+            domids[n++] = (unsigned)d;
+        env = end;
+    }
+    qsort(domids, n, sizeof(domids[0]), cmp_domid);
+    for (unsigned i = 0; i < n && out < max_doms; i++) {
+        if (domids[i] < first_domid || (i > 0 && domids[i] == domids[i - 1]))
+            continue;
+        memset(&info[out], 0, sizeof(info[out]));
+        info[out].domain = (domid_t)domids[i];
+        info[out].flags = XEN_DOMINF_running;
+        info[out].nr_online_vcpus = 1;
+        info[out].max_vcpu_id = 0;
+        info[out].tot_pages = info[out].max_pages = 1 << 18;
+        out++;
+    }
+    return (int)out;
+}
+
+/* No XSM/FLASK policy here: libxl then reports a domain without a security label. */
+int xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf, uint32_t size)
+{
+    (void)xch; (void)buf; (void)size;
+    trace("xc_flask_sid_to_context(sid=%d)", sid);
+    errno = ENOSYS;
+    return -1;
 }
 
 static int copy_str(void *arg, size_t size, const char *s)

@@ -35,16 +35,33 @@ fn keyed_union(w: &mut JsonWriter, connection: i32, path: Option<&Option<CString
     w.close_map();
 }
 
+fn write_device_channel(w: &mut JsonWriter, c: &DeviceChannel) {
+    w.open_map();
+    int_unless(w, "backend_domid", c.backend_domid.into(), 0);
+    opt_string(w, "backend_domname", &c.backend_domname);
+    int_unless(w, "devid", c.devid.into(), -1);
+    opt_string(w, "name", &c.name);
+    let path = (c.connection() == Some(Connection::Socket)).then_some(&c.socket_path);
+    keyed_union(w, c.connection, path);
+    w.close_map();
+}
+
 pub fn device_channel_to_json(c: &DeviceChannel) -> Vec<u8> {
     let mut w = JsonWriter::new();
-    w.open_map();
-    int_unless(&mut w, "backend_domid", c.backend_domid.into(), 0);
-    opt_string(&mut w, "backend_domname", &c.backend_domname);
-    int_unless(&mut w, "devid", c.devid.into(), -1);
-    opt_string(&mut w, "name", &c.name);
-    let path = (c.connection() == Some(Connection::Socket)).then_some(&c.socket_path);
-    keyed_union(&mut w, c.connection, path);
-    w.close_map();
+    write_device_channel(&mut w, c);
+    w.finish()
+}
+
+/// A JSON array of channels, laid out as libxl's generator lays out the `channels` array of
+/// a domain config (yajl's beautified form, here at the top level: an empty array is
+/// `[`, a blank line, `]`).
+pub fn device_channels_to_json(channels: &[DeviceChannel]) -> Vec<u8> {
+    let mut w = JsonWriter::new();
+    w.open_array();
+    for c in channels {
+        write_device_channel(&mut w, c);
+    }
+    w.close_array();
     w.finish()
 }
 

@@ -212,6 +212,12 @@ pub fn add(t: &Txn<'_>, domid: u32, channel: &DeviceChannel) -> Result<(i32, u32
     Ok(add_channels(t, domid, std::slice::from_ref(channel), None)?[0])
 }
 
+/// Hot-add several channels at once (all or none): each with devid -1 takes the first
+/// console devid >= 1 still free, in order.
+pub fn add_all(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<Vec<(i32, u32)>> {
+    add_channels(t, domid, channels, None)
+}
+
 /// Domain creation: channel i with devid -1 becomes console i+1, so the primary console 0
 /// is never taken (libxl 4.17 used i here and lost the first channel).
 pub fn add_at_create(
@@ -222,6 +228,37 @@ pub fn add_at_create(
     add_channels(t, domid, channels, Some(&console::devid_at_create))
 }
 
+/// The channel recorded in libxl's copy at `path` (one console's directory), as libxl's list
+/// reads it: `None` for a console without a `name` (not a channel); a `connection` other
+/// than pty or socket is an error.
+fn read_channel(t: &Txn<'_>, path: &str) -> Result<Option<DeviceChannel>> {
+    let Some(name) = t.read(&format!("{path}/name"))? else {
+        return Ok(None);
+    };
+    let mut channel = DeviceChannel {
+        name: Some(c_value(name)),
+        ..DeviceChannel::default()
+    };
+    let connection = t.read(&format!("{path}/connection"))?.map(c_value);
+    match connection.as_ref().map(|c| c.as_bytes()) {
+        Some(b"pty") => channel.connection = Connection::Pty as i32,
+        Some(b"socket") => {
+            channel.connection = Connection::Socket as i32;
+            channel.socket_path = t.read(&format!("{path}/path"))?.map(c_value);
+        }
+        other => {
+            return Err(Error::Invalid(format!(
+                "{path}/connection is {}: not pty or socket",
+                other.map_or("missing".into(), |c| format!(
+                    "'{}'",
+                    String::from_utf8_lossy(c)
+                ))
+            )))
+        }
+    }
+    Ok(Some(channel))
+}
+
 /// libxl 4.17's channel list: the consoles in libxl's copy that have a `name`, in
 /// xenstored's directory order, numbered 0, 1, 2... (so list entry k is console k+1 when the
 /// consoles are 1..n). A console with a bad `connection` fails the whole list.
@@ -229,34 +266,31 @@ pub fn list(t: &Txn<'_>, domid: u32) -> Result<Vec<DeviceChannel>> {
     let dir = console::libxl_console_dir(domid);
     let mut channels = Vec::new();
     for entry in t.directory(&dir)?.unwrap_or_default() {
-        let path = format!("{dir}/{entry}");
-        let Some(name) = t.read(&format!("{path}/name"))? else {
-            continue;
-        };
-        let mut channel = DeviceChannel {
-            name: Some(c_value(name)),
-            devid: i32::try_from(channels.len()).unwrap_or(i32::MAX),
-            ..DeviceChannel::default()
-        };
-        let connection = t.read(&format!("{path}/connection"))?.map(c_value);
-        match connection.as_ref().map(|c| c.as_bytes()) {
-            Some(b"pty") => channel.connection = Connection::Pty as i32,
-            Some(b"socket") => {
-                channel.connection = Connection::Socket as i32;
-                channel.socket_path = t.read(&format!("{path}/path"))?.map(c_value);
-            }
-            other => {
-                return Err(Error::Invalid(format!(
-                    "{path}/connection is {}: not pty or socket",
-                    other.map_or("missing".into(), |c| format!(
-                        "'{}'",
-                        String::from_utf8_lossy(c)
-                    ))
-                )))
-            }
+        if let Some(mut channel) = read_channel(t, &format!("{dir}/{entry}"))? {
+            channel.devid = i32::try_from(channels.len()).unwrap_or(i32::MAX);
+            channels.push(channel);
         }
-        channels.push(channel);
     }
+    Ok(channels)
+}
+
+/// The same channels as [`list`], but each with its console devid (the name of its
+/// directory) rather than a list number, in devid order: what the device model needs, since
+/// a console's `output=chardev:libxl-channel<devid>` names its chardev. A named entry
+/// whose name is not a devid is an error.
+pub fn list_by_console(t: &Txn<'_>, domid: u32) -> Result<Vec<DeviceChannel>> {
+    let dir = console::libxl_console_dir(domid);
+    let mut channels = Vec::new();
+    for entry in t.directory(&dir)?.unwrap_or_default() {
+        let path = format!("{dir}/{entry}");
+        if let Some(mut channel) = read_channel(t, &path)? {
+            channel.devid = entry
+                .parse()
+                .map_err(|_| Error::Invalid(format!("{path} is not a console devid")))?;
+            channels.push(channel);
+        }
+    }
+    channels.sort_by_key(|c| c.devid);
     Ok(channels)
 }
 

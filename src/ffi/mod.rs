@@ -14,3 +14,4 @@ mod domain_config;
 mod embed;
 pub(crate) mod idl;
 pub mod types;
+mod xl_config;

@@ -161,6 +161,11 @@ pub struct libxl_domain_config {
 /// `domid` key of its own `/local/domain/<domid>`). The value of Xen's `DOMID_SELF`.
 pub const XLCHANNEL_DOMID_SELF: u32 = 0x7FF0;
 
+/// The exit status xl 4.17 gives for every channel configuration it refuses (a file it
+/// cannot parse, or a channel SPEC it rejects). A failure of `xlchannel_config_channels` or
+/// `xlchannel_channel_parse_spec` on valid arguments is exactly where xl exits with it.
+pub const XLCHANNEL_XL_EXIT_FAILURE: c_int = 1;
+
 /// `struct xentoollog_logger` from `<xentoollog.h>`; only ever handled by pointer.
 #[repr(C)]
 pub struct xentoollog_logger {

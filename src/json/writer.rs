@@ -100,6 +100,14 @@ impl JsonWriter {
         self.close(b'}');
     }
 
+    pub fn open_array(&mut self) {
+        self.open(b'[');
+    }
+
+    pub fn close_array(&mut self) {
+        self.close(b']');
+    }
+
     fn open(&mut self, bracket: u8) {
         self.before_item();
         self.out.push(bracket);
@@ -177,6 +185,27 @@ mod tests {
             w.finish(),
             b"{\n    \"x\": -1,\n    \"y\": {\n        \"p\": \"/a\"\n    }\n}\n"
         );
+    }
+
+    #[test]
+    fn arrays_are_laid_out_like_maps() {
+        let mut w = JsonWriter::new();
+        w.open_array();
+        w.open_map();
+        w.key(b"a");
+        w.integer(1);
+        w.close_map();
+        w.open_map();
+        w.close_map();
+        w.close_array();
+        assert_eq!(
+            w.finish(),
+            b"[\n    {\n        \"a\": 1\n    },\n    {\n\n    }\n]\n"
+        );
+        let mut w = JsonWriter::new();
+        w.open_array();
+        w.close_array();
+        assert_eq!(w.finish(), b"[\n\n]\n");
     }
 
     #[test]

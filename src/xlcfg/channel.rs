@@ -95,6 +95,21 @@ impl XlError {
         XL_FATAL_EXIT_STATUS
     }
 
+    /// xl's message lines for this error, each without its newline.
+    pub fn lines(&self) -> Vec<Diagnostic> {
+        match self {
+            XlError::Parse(e) => {
+                let mut lines = e.report.clone();
+                lines.push(Diagnostic::from(format!(
+                    "Failed to parse config: {}",
+                    e.failure.description()
+                )));
+                lines
+            }
+            XlError::Channel(e) => vec![Diagnostic::new(e.message())],
+        }
+    }
+
     /// Exactly what xl writes to stderr for this error.
     pub fn stderr(&self) -> Vec<u8> {
         match self {
@@ -141,6 +156,27 @@ impl From<XlFatal> for Error {
             XlError::Parse(e) => e.into(),
             XlError::Channel(e) => Error::Invalid(e.to_string()),
         }
+    }
+}
+
+/// One channel SPEC read as xl reads an item of `channel = [...]`, and xl's warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XlChannel {
+    /// devid -1, as for [`channels_from_config`].
+    pub channel: DeviceChannel,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads one channel SPEC (`"connection=pty,name=org.example"`) exactly as xl reads each
+/// string of a config's `channel` list: same channel, same warnings, same fatal errors.
+pub fn channel_from_xl_spec(spec: &[u8]) -> Result<XlChannel, XlFatal> {
+    let mut warnings = Vec::new();
+    match channel_from_spec(spec, &mut warnings) {
+        Ok(channel) => Ok(XlChannel { channel, warnings }),
+        Err(e) => Err(XlFatal {
+            warnings,
+            error: e.into(),
+        }),
     }
 }
 

@@ -30,8 +30,8 @@ mod parser;
 mod tests;
 
 pub use channel::{
-    channels_from_config, channels_from_xl_config, ChannelSpecError, XlChannels, XlError, XlFatal,
-    XL_FATAL_EXIT_STATUS,
+    channel_from_xl_spec, channels_from_config, channels_from_xl_config, ChannelSpecError,
+    XlChannel, XlChannels, XlError, XlFatal, XL_FATAL_EXIT_STATUS,
 };
 pub use config::{Config, Operation, ParseError, ParseFailure, Setting, Value};
 pub use diagnostic::Diagnostic;

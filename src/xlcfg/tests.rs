@@ -313,6 +313,44 @@ fn channel_warnings_and_fatal_errors() {
 }
 
 #[test]
+fn one_spec_reads_like_a_list_item() {
+    let got =
+        channel_from_xl_spec(b" name = org.b , foo=1, connection = socket , path = /s ").unwrap();
+    assert_eq!(
+        got.channel,
+        channel(Some("org.b"), Connection::Socket, Some("/s"))
+    );
+    assert_eq!(got.warnings, ["unknown channel parameter 'foo', ignoring"]);
+    let fatal = channel_from_xl_spec(b"foo=1,name=n").unwrap_err();
+    assert_eq!(
+        fatal.warnings,
+        ["unknown channel parameter 'foo', ignoring"]
+    );
+    assert_eq!(fatal.error.lines(), ["channel has unknown 'connection'"]);
+    assert_eq!(
+        fatal.stderr(),
+        b"unknown channel parameter 'foo', ignoring\nchannel has unknown 'connection'\n"
+    );
+    let fatal = channel_from_xl_spec(b"").unwrap_err();
+    assert_eq!(
+        fatal.error.lines(),
+        ["failed to parse channel configuration: "]
+    );
+}
+
+#[test]
+fn error_lines_are_the_stderr_lines() {
+    let fatal = channels_from_xl_config("guest.cfg", b"channel = [\n").unwrap_err();
+    assert_eq!(
+        fatal.error.lines(),
+        [
+            "guest.cfg:1: config parsing error near `': syntax error, unexpected $end, expecting ']'",
+            "Failed to parse config: Invalid argument"
+        ]
+    );
+}
+
+#[test]
 fn channel_setting_shapes() {
     let read = |text: &str| channels_from_xl_config("guest.cfg", text.as_bytes()).unwrap();
     let got = read("channel = \"connection=pty\"\n");

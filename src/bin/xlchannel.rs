@@ -1,0 +1,476 @@
+//! `xlchannel`: Xen channels from the command line, as xl 4.17 reads and lists them.
+//!
+//! A thin layer over the library's Rust API: `xlcfg` reads configs and SPECs, `channel::store`
+//! adds and lists channels in xenstore, `devicemodel` builds qemu's arguments. Output and
+//! errors follow xl wherever xl has a counterpart (`config` ~ `xl -N create`, `list` ~
+//! `xl channel-list`), byte for byte; see `xlchannel COMMAND --help` and the README.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+
+use xlchannel::channel::json::device_channels_to_json;
+use xlchannel::channel::{store, ChannelInfo, Connection, DeviceChannel};
+use xlchannel::devicemodel::chardev_args;
+use xlchannel::xenstore::XenStore;
+use xlchannel::xlcfg::{self, Diagnostic};
+use xlchannel::Error;
+
+/// Exit status for a usage error (xl's).
+const EXIT_USAGE: u8 = 2;
+/// xl's exit status when it cannot read a config file (`-ERROR_FAIL`).
+const EXIT_UNREADABLE_CONFIG: u8 = 3;
+
+const USAGE: &str = "\
+Usage: xlchannel COMMAND [ARGS...]
+
+Xen channels as xl 4.17 configures and lists them, through the xlchannel library.
+
+Commands:
+  config FILE           print the channels of an xl domain config as libxl JSON
+  add DOMAIN SPEC...    add channels to a domain; prints each one's console devid
+  list DOMAIN...        list the channels of domains, as `xl channel-list` does
+  dm-args DOMAIN        print the qemu -chardev arguments of a domain's channels
+
+DOMAIN is a domid or a domain name (/local/domain/*/name). The daemon is the one
+libxenstore finds (XENSTORED_PATH). 'xlchannel COMMAND --help' tells more.
+";
+
+const CONFIG_HELP: &str = "\
+Usage: xlchannel config FILE
+
+Read the channels of an xl domain configuration file exactly as `xl create` 4.17 reads
+them (libxlutil's syntax, the `channel = [ \"SPEC\", ... ]` rules) and print them.
+
+stdout: a JSON array of the channels in config order, each written as
+        libxl_device_channel_to_json writes it and laid out as libxl lays out the
+        \"channels\" array of `xl -N create`, at the top level. The channels have no
+        \"devid\": xl 4.17 numbers them 0, 1, ..., which puts channel 0 on the primary
+        console; here they keep devid -1, so domain creation makes channel i console i+1.
+stderr: what xl prints about them after its \"Parsing config from FILE\" line.
+Exit status: xl's: 0; 1 for a config xl refuses; 3 for a file that cannot be read.
+Nothing else in the file is checked.
+";
+
+const ADD_HELP: &str = "\
+Usage: xlchannel add DOMAIN SPEC...
+
+Add channels to a running domain. Each SPEC is written as a string of an xl config's
+channel list, for example
+    connection=socket,name=org.example.agent,path=/run/agent.sock
+    connection=pty,name=org.example.console,backend=driver-dom
+and read as xl reads it (same warnings and errors). All SPECs are read first, then the
+channels are added in one xenstore transaction: all of them, or none. Each takes the
+first free console devid >= 1, printed on a line of its own.
+
+Console devid N is channel N-1 in `xlchannel list` when the domain's consoles are 1..n.
+";
+
+const LIST_HELP: &str = "\
+Usage: xlchannel list DOMAIN...
+
+List the channels of each DOMAIN exactly as `xl channel-list` 4.17 does: the same header,
+columns and rows on stdout, the same errors and exit status (1 for a DOMAIN that is not
+a domid or a known name; 2 without a DOMAIN). Idx numbers a domain's channels from 0.
+";
+
+const DM_ARGS_HELP: &str = "\
+Usage: xlchannel dm-args DOMAIN
+
+Print the qemu arguments that give each channel of DOMAIN its character device, as
+libxl 4.17 passes them to qemu-xen: a `-chardev SPEC` pair per channel, in console devid
+order, as one line of shell words (quoted only where a shell needs it), where SPEC is
+    pty,id=libxl-channel<devid>
+    socket,id=libxl-channel<devid>,path=<path>,server=on,wait=off
+and <devid> the channel's console devid, which its console's `output` node names. Use:
+    eval \"set -- $(xlchannel dm-args DOMAIN)\"; qemu-system-x86_64 ... \"$@\"
+A domain without channels prints nothing; a domid that is not in xenstore is an error.
+";
+
+/// stdout (buffered) and stderr. stdout is flushed before anything goes to stderr, so a
+/// terminal shows both in the order they were written.
+struct Io {
+    out: BufWriter<io::StdoutLock<'static>>,
+}
+
+impl Io {
+    fn out(&mut self, bytes: &[u8]) {
+        // A failed write shows at the final flush.
+        let _ = self.out.write_all(bytes);
+    }
+
+    fn err(&mut self, bytes: &[u8]) {
+        let _ = self.out.flush();
+        let _ = io::stderr().write_all(bytes);
+    }
+
+    fn err_line(&mut self, line: &str) {
+        self.err(format!("{line}\n").as_bytes());
+    }
+
+    fn err_lines(&mut self, lines: &[Diagnostic]) {
+        for line in lines {
+            let mut bytes = line.as_bytes().to_vec();
+            bytes.push(b'\n');
+            self.err(&bytes);
+        }
+    }
+}
+
+/// What a subcommand's arguments ask for.
+enum Args {
+    Help,
+    Operands(Vec<OsString>),
+}
+
+/// Options as xl's commands take them: only `-h`/`--help` (or an abbreviation), before the
+/// first operand; `--` ends them; `-` alone is an operand. With no other option, the first
+/// argument decides. An unknown option gives xl's message, naming the option's first letter
+/// (xl names a long one by a NUL byte; here it is spelled out).
+fn parse_options(args: &[OsString]) -> Result<Args, String> {
+    let Some(first) = args.first().map(|a| a.as_bytes()) else {
+        return Ok(Args::Operands(Vec::new()));
+    };
+    if first == b"--" {
+        return Ok(Args::Operands(args[1..].to_vec()));
+    }
+    if let Some(long) = first.strip_prefix(b"--") {
+        let name = long.split(|&b| b == b'=').next().unwrap_or_default();
+        if !name.is_empty() && b"help".starts_with(name) {
+            return Ok(Args::Help);
+        }
+        return Err(format!(
+            "option `--{}' not supported.",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    match first {
+        [b'-', b'h', ..] => Ok(Args::Help),
+        [b'-', c, ..] => Err(format!(
+            "option `{}' not supported.",
+            String::from_utf8_lossy(&[*c])
+        )),
+        _ => Ok(Args::Operands(args.to_vec())),
+    }
+}
+
+/// The operands of a command other than `list`, or its exit status after help or a usage
+/// error (one line on stderr).
+fn operands(
+    io: &mut Io,
+    command: &str,
+    args: &[OsString],
+    help: &str,
+    count_ok: impl Fn(usize) -> bool,
+    wanted: &str,
+) -> Result<Vec<OsString>, u8> {
+    match parse_options(args) {
+        Ok(Args::Help) => {
+            io.out(help.as_bytes());
+            Err(0)
+        }
+        Ok(Args::Operands(ops)) if count_ok(ops.len()) => Ok(ops),
+        Ok(Args::Operands(_)) => {
+            io.err_line(&format!(
+                "xlchannel {command}: expects {wanted}; see 'xlchannel {command} --help'"
+            ));
+            Err(EXIT_USAGE)
+        }
+        Err(message) => {
+            io.err_line(&format!(
+                "xlchannel {command}: {message} See 'xlchannel {command} --help'"
+            ));
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+fn connect(io: &mut Io, command: &str) -> Result<XenStore, u8> {
+    XenStore::open().map_err(|e| {
+        io.err_line(&format!("xlchannel {command}: {e}"));
+        1
+    })
+}
+
+/// A domid, or the domain with that name, as xl's `find_domain` resolves it; its message
+/// and exit status otherwise.
+fn find_domain(io: &mut Io, xs: &XenStore, qualifier: &OsStr) -> Result<u32, u8> {
+    let as_c = CString::new(qualifier.as_bytes()).expect("arguments hold no NUL");
+    xs.transaction(|t| store::resolve_domain(t, &as_c))
+        .map_err(|e| {
+            let mut line = qualifier.as_bytes().to_vec();
+            line.extend_from_slice(
+                format!(" is an invalid domain identifier (rc={})\n", e.code()).as_bytes(),
+            );
+            io.err(&line);
+            1
+        })
+}
+
+fn strerror(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        // SAFETY: strerror returns a valid C string; it is copied before any other call.
+        Some(errno) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) }
+            .to_string_lossy()
+            .into_owned(),
+        None => e.to_string(),
+    }
+}
+
+fn config(io: &mut Io, args: &[OsString]) -> u8 {
+    let ops = match operands(io, "config", args, CONFIG_HELP, |n| n == 1, "one FILE") {
+        Ok(ops) => ops,
+        Err(status) => return status,
+    };
+    let path = &ops[0];
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) => {
+            let mut line = b"Failed to read config file: ".to_vec();
+            line.extend_from_slice(path.as_bytes());
+            line.extend_from_slice(format!(": {}\n", strerror(&e)).as_bytes());
+            io.err(&line);
+            return EXIT_UNREADABLE_CONFIG;
+        }
+    };
+    match xlcfg::channels_from_xl_config(&path.to_string_lossy(), &data) {
+        Ok(got) => {
+            io.err(&got.stderr());
+            io.out(&device_channels_to_json(&got.channels));
+            0
+        }
+        Err(fatal) => {
+            io.err(&fatal.stderr());
+            fatal.exit_status() as u8
+        }
+    }
+}
+
+fn add(io: &mut Io, args: &[OsString]) -> u8 {
+    let ops = match operands(
+        io,
+        "add",
+        args,
+        ADD_HELP,
+        |n| n >= 2,
+        "DOMAIN and one or more SPECs",
+    ) {
+        Ok(ops) => ops,
+        Err(status) => return status,
+    };
+    let mut channels = Vec::new();
+    for spec in &ops[1..] {
+        match xlcfg::channel_from_xl_spec(spec.as_bytes()) {
+            Ok(got) => {
+                io.err_lines(&got.warnings);
+                channels.push(got.channel);
+            }
+            // xl's messages, each on a line of its own (xl ends one of them without a
+            // newline, which `config` reproduces).
+            Err(fatal) => {
+                io.err_lines(&fatal.warnings);
+                io.err_lines(&fatal.error.lines());
+                return fatal.exit_status() as u8;
+            }
+        }
+    }
+    let xs = match connect(io, "add") {
+        Ok(xs) => xs,
+        Err(status) => return status,
+    };
+    let domid = match find_domain(io, &xs, &ops[0]) {
+        Ok(domid) => domid,
+        Err(status) => return status,
+    };
+    match xs.transaction(|t| store::add_all(t, domid, &channels)) {
+        Ok(placed) => {
+            for (devid, _) in placed {
+                io.out(format!("{devid}\n").as_bytes());
+            }
+            0
+        }
+        Err(e) => {
+            io.err_line(&format!("xlchannel add: {e}"));
+            1
+        }
+    }
+}
+
+/// `%-<width>s` of C's printf: the bytes, then spaces up to `width` bytes.
+fn padded(bytes: &[u8], width: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out.resize(width.max(bytes.len()), b' ');
+    out
+}
+
+/// One row of `xl channel-list`.
+fn list_row(channel: &DeviceChannel, info: &ChannelInfo) -> Vec<u8> {
+    let connection = Connection::from_raw(channel.connection).map_or("(null)", Connection::name);
+    let mut row = format!(
+        "{:<3} {:<2} {:<5} {:<6} {:<8} {:<10} ",
+        channel.devid, info.backend_id as i32, info.state, info.evtch, info.rref, connection
+    )
+    .into_bytes();
+    if channel.connection() == Some(Connection::Pty) {
+        let path = info
+            .pty_path
+            .as_ref()
+            .map_or(&b"(null)"[..], |p| p.as_bytes());
+        row.extend(padded(path, 30));
+        row.push(b' ');
+    }
+    row.push(b'\n');
+    row
+}
+
+fn list(io: &mut Io, args: &[OsString]) -> u8 {
+    let domains = match parse_options(args) {
+        Ok(Args::Help) => {
+            io.out(LIST_HELP.as_bytes());
+            return 0;
+        }
+        Ok(Args::Operands(ops)) if !ops.is_empty() => ops,
+        // xl's usage error: the message and a blank line on stderr, the help on stdout.
+        Ok(Args::Operands(_)) => {
+            io.err(b"'xlchannel list' requires at least 1 argument.\n\n");
+            io.out(LIST_HELP.as_bytes());
+            return EXIT_USAGE;
+        }
+        Err(message) => {
+            io.err_line(&message);
+            return EXIT_USAGE;
+        }
+    };
+    let xs = match connect(io, "list") {
+        Ok(xs) => xs,
+        Err(status) => return status,
+    };
+    io.out(
+        format!(
+            "{:<3} {:<2} {:<5} {:<6} {:>8} {:<10} {:<30}\n",
+            "Idx", "BE", "state", "evt-ch", "ring-ref", "connection", ""
+        )
+        .as_bytes(),
+    );
+    for domain in &domains {
+        let domid = match find_domain(io, &xs, domain) {
+            Ok(domid) => domid,
+            Err(status) => return status,
+        };
+        // Rows whose getinfo fails are left out, as xl leaves them out.
+        let rows = xs.transaction(|t| {
+            Ok(store::list(t, domid)?
+                .into_iter()
+                .filter_map(|c| match store::getinfo(t, domid, &c) {
+                    (info, _, Ok(())) => Some(list_row(&c, &info)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>())
+        });
+        match rows {
+            Ok(rows) => rows.iter().for_each(|row| io.out(row)),
+            // xl goes on with the next domain (libxl has logged why).
+            Err(e) => io.err_line(&format!("xlchannel list: domain {domid}: {e}")),
+        }
+    }
+    0
+}
+
+/// `word` as the shell reads it back: unquoted when it is made of characters no shell
+/// treats specially, else in single quotes.
+fn shell_word(word: &[u8]) -> Vec<u8> {
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(b);
+    if !word.is_empty() && word.iter().all(plain) {
+        return word.to_vec();
+    }
+    let mut out = b"'".to_vec();
+    for &b in word {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+fn dm_args(io: &mut Io, args: &[OsString]) -> u8 {
+    let ops = match operands(io, "dm-args", args, DM_ARGS_HELP, |n| n == 1, "one DOMAIN") {
+        Ok(ops) => ops,
+        Err(status) => return status,
+    };
+    let xs = match connect(io, "dm-args") {
+        Ok(xs) => xs,
+        Err(status) => return status,
+    };
+    let domid = match find_domain(io, &xs, &ops[0]) {
+        Ok(domid) => domid,
+        Err(status) => return status,
+    };
+    let result = xs
+        .transaction(|t| {
+            // Unlike `list`, an unknown domid is an error: no arguments for a guest that is
+            // not there.
+            if t.directory(&format!("/local/domain/{domid}"))?.is_none() {
+                return Err(Error::DomainNotFound(format!(
+                    "domain {domid} does not exist"
+                )));
+            }
+            store::list_by_console(t, domid)
+        })
+        .and_then(|channels| chardev_args(&channels));
+    match result {
+        Ok(words) if words.is_empty() => 0,
+        Ok(words) => {
+            let quoted: Vec<Vec<u8>> = words.iter().map(|w| shell_word(w.as_bytes())).collect();
+            let mut line = quoted.join(&b' ');
+            line.push(b'\n');
+            io.out(&line);
+            0
+        }
+        Err(e) => {
+            io.err_line(&format!("xlchannel dm-args: {e}"));
+            1
+        }
+    }
+}
+
+fn run(io: &mut Io, args: &[OsString]) -> u8 {
+    let Some(command) = args.first() else {
+        io.err_line("xlchannel: no COMMAND (config, add, list or dm-args); see 'xlchannel --help'");
+        return EXIT_USAGE;
+    };
+    let rest = &args[1..];
+    match command.as_bytes() {
+        b"config" => config(io, rest),
+        b"add" => add(io, rest),
+        b"list" => list(io, rest),
+        b"dm-args" => dm_args(io, rest),
+        b"-h" | b"--help" | b"help" => {
+            io.out(USAGE.as_bytes());
+            0
+        }
+        _ => {
+            io.err_line(&format!(
+                "xlchannel: unknown command '{}'; see 'xlchannel --help'",
+                command.to_string_lossy()
+            ));
+            EXIT_USAGE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut io = Io {
+        out: BufWriter::new(io::stdout().lock()),
+    };
+    let status = run(&mut io, &args);
+    if let Err(e) = io.out.flush() {
+        let _ = writeln!(io::stderr(), "xlchannel: writing to stdout: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::from(status)
+}

@@ -1,0 +1,600 @@
+//! The `xlchannel` command: exact stdout, stderr and exit status of every subcommand, and
+//! `list` and `config` against Debian's real xl 4.17 (`xl channel-list`, `xl -N create`)
+//! over the same xenstore and the same files.
+//!
+//! Runs inside the test bed (`make check`, or `testbed/with-xenstored.sh cargo test --release
+//! --test cli`): `XENSTORED_PATH` names the private xenstored, `XLCHANNEL_XL` the real xl,
+//! and the preloaded shim answers xl's hypervisor calls. xl resolves a domain name through
+//! the hypervisor's domain list, which the shim takes from `XLCHANNEL_SHIM_DOMAINS`; each
+//! test passes the domids it registered. Tests run in parallel, so each uses its own domids.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use xlchannel::xenstore::XenStore;
+
+const XL_CONF_MISSING: &str =
+    "Failed to read config file: /etc/xen/xl.conf: No such file or directory\n";
+
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(program: &OsStr, args: &[&[u8]], env: &[(&str, &str)], dir: Option<&PathBuf>) -> Run {
+    let mut cmd = Command::new(program);
+    cmd.args(args.iter().map(|a| OsStr::from_bytes(a)));
+    cmd.envs(env.iter().copied());
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let out = cmd.output().expect("running a command");
+    Run {
+        status: out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("killed: {:?}", out.status)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ours(args: &[&str]) -> Run {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    run(
+        OsStr::new(env!("CARGO_BIN_EXE_xlchannel")),
+        &args,
+        &[],
+        None,
+    )
+}
+
+fn ours_in(dir: &PathBuf, args: &[&str]) -> Run {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    run(
+        OsStr::new(env!("CARGO_BIN_EXE_xlchannel")),
+        &args,
+        &[],
+        Some(dir),
+    )
+}
+
+/// The real xl, its stderr without the complaint about a missing /etc/xen/xl.conf.
+fn real_xl(args: &[&str], domains: &str, dir: Option<&PathBuf>) -> Run {
+    let Some(xl) = std::env::var_os("XLCHANNEL_XL") else {
+        panic!(
+            "XLCHANNEL_XL is not set: this test compares with the real xl 4.17 of the test \
+             bed; run it as `testbed/with-xenstored.sh cargo test --release --test cli`"
+        );
+    };
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    let mut got = run(&xl, &args, &[("XLCHANNEL_SHIM_DOMAINS", domains)], dir);
+    if let Some(rest) = got.stderr.strip_prefix(XL_CONF_MISSING) {
+        got.stderr = rest.to_owned();
+    }
+    got
+}
+
+fn store() -> XenStore {
+    XenStore::open().expect("no xenstored: run inside testbed/with-xenstored.sh")
+}
+
+/// `/local/domain/<domid>` with its name, as a toolstack registers a guest.
+fn register(xs: &XenStore, domid: u32, name: &str) {
+    xs.transaction(|t| {
+        let base = format!("/local/domain/{domid}");
+        t.write(&base, b"")?;
+        t.write(&format!("{base}/name"), name.as_bytes())?;
+        t.write(&format!("{base}/domid"), domid.to_string().as_bytes())?;
+        t.write(&format!("{base}/device"), b"")
+    })
+    .expect("registering a domain");
+}
+
+fn write(xs: &XenStore, path: &str, value: &[u8]) {
+    xs.transaction(|t| t.write(path, value)).expect("writing");
+}
+
+fn read(xs: &XenStore, path: &str) -> Option<Vec<u8>> {
+    xs.transaction(|t| t.read(path)).expect("reading")
+}
+
+fn expect(run: &Run, status: i32, stdout: &str, stderr: &str) {
+    assert_eq!(
+        (run.status, run.stdout.as_str(), run.stderr.as_str()),
+        (status, stdout, stderr),
+        "(status, stdout, stderr)"
+    );
+}
+
+const HEADER: &str = "Idx BE state evt-ch ring-ref connection                               \n";
+
+// ---- list ---------------------------------------------------------------------------
+
+#[test]
+fn list_matches_real_xl_channel_list() {
+    let xs = store();
+    register(&xs, 41, "cli-web");
+    register(&xs, 42, "cli-db");
+    register(&xs, 43, "cli-empty");
+    register(&xs, 44, "cli-odd");
+    register(&xs, 45, "cli-broken");
+    let add = |domain: &str, specs: &[&str], devids: &str| {
+        let mut args = vec!["add", domain];
+        args.extend_from_slice(specs);
+        expect(&ours(&args), 0, devids, "");
+    };
+    add(
+        "cli-web",
+        &[
+            "connection=socket,name=org.web.agent,path=/run/web agent.sock",
+            "connection=pty,name=org.web.console",
+            "connection=pty,name=org.web.log",
+        ],
+        "1\n2\n3\n",
+    );
+    add("42", &["connection=pty,name=org.db"], "1\n");
+    add(
+        "cli-odd",
+        &[
+            "connection=pty,name=a",
+            "connection=pty,name=b",
+            "connection=socket,name=c,path=/c",
+        ],
+        "1\n2\n3\n",
+    );
+    add("cli-broken", &["connection=pty,name=x"], "1\n");
+    // What a running guest and its backend leave in the frontend: state, event channel,
+    // ring reference, and the pty qemu allocated (a path with non-ASCII bytes, padded by
+    // bytes as printf pads it).
+    for (key, value) in [
+        ("state", "4"),
+        ("port", "17"),
+        ("ring-ref", "8"),
+        ("tty", "/dev/pts/7"),
+    ] {
+        write(
+            &xs,
+            &format!("/local/domain/41/device/console/2/{key}"),
+            value.as_bytes(),
+        );
+    }
+    write(&xs, "/local/domain/41/device/console/3/port", b"-5");
+    write(
+        &xs,
+        "/local/domain/42/device/console/1/tty",
+        "/dev/pts/é".as_bytes(),
+    );
+    // Domain 44: no backend recorded for console 1 (getinfo fails, the row is left out);
+    // console 2's backend in a domid above INT_MAX (printed as a negative int).
+    xs.transaction(|t| t.rm("/libxl/44/device/console/1/backend"))
+        .unwrap();
+    write(
+        &xs,
+        "/libxl/44/device/console/2/backend",
+        b"/local/domain/4294967295/backend/console/44/2",
+    );
+    let domains = "0 41 42 43 44 45";
+
+    let cases: &[&[&str]] = &[
+        &["41"],
+        &["cli-web"],
+        &["41", "42", "43", "44"],
+        &["cli-db", "99", "cli-empty"],
+        &["cli-odd"],
+        &["bogus"],
+        &["41", "bogus", "42"],
+        &["", "41"],
+        &["--", "-7"],
+        &["41", "--help"],
+        &["-x", "41"],
+        &["-q"],
+    ];
+    for case in cases {
+        let mut args = vec!["channel-list"];
+        args.extend_from_slice(case);
+        let xl = real_xl(&args, domains, None);
+        args[0] = "list";
+        let got = ours(&args);
+        assert_eq!(
+            got, xl,
+            "xlchannel list {case:?} differs from xl channel-list"
+        );
+    }
+
+    // The bytes themselves, for the record.
+    let web = ours(&["list", "cli-web"]);
+    let pad = |s: &str| format!("{s:<30} ");
+    expect(
+        &web,
+        0,
+        &format!(
+            "{HEADER}0   0  1     -1     -1       socket     \n\
+             1   0  4     17     8        pty        {}\n\
+             2   0  1     -5     -1       pty        {}\n",
+            pad("/dev/pts/7"),
+            pad("")
+        ),
+        "",
+    );
+    let odd = ours(&["list", "44"]);
+    expect(
+        &odd,
+        0,
+        &format!(
+            "{HEADER}1   -1 1     -1     -1       pty        {}\n\
+             2   0  1     -1     -1       socket     \n",
+            pad("")
+        ),
+        "",
+    );
+    expect(
+        &ours(&["list", "41", "bogus", "42"]),
+        1,
+        &web.stdout,
+        "bogus is an invalid domain identifier (rc=-6)\n",
+    );
+
+    // A console whose recorded connection is neither pty nor socket fails the whole list of
+    // its domain; both go on with the next domain and exit 0. (xl's stderr is libxl's log
+    // line, not compared.)
+    write(&xs, "/libxl/45/device/console/1/connection", b"tcp");
+    let xl = real_xl(&["channel-list", "45", "42"], domains, None);
+    let got = ours(&["list", "45", "42"]);
+    assert_eq!((got.status, &got.stdout), (xl.status, &xl.stdout));
+    assert_eq!(
+        got.stderr,
+        "xlchannel list: domain 45: /libxl/45/device/console/1/connection is 'tcp': not pty or socket\n"
+    );
+
+    // Usage errors: xl's, with our command's name where xl names itself; the usage text that
+    // follows on stdout is each command's own.
+    let xl = real_xl(&["channel-list"], domains, None);
+    let got = ours(&["list"]);
+    assert_eq!(got.status, xl.status);
+    assert_eq!(got.status, 2);
+    assert_eq!(
+        got.stderr,
+        xl.stderr.replace("'xl channel-list'", "'xlchannel list'")
+    );
+    assert_eq!(
+        got.stderr,
+        "'xlchannel list' requires at least 1 argument.\n\n"
+    );
+    assert!(xl
+        .stdout
+        .starts_with("Usage: xl [-vtT] channel-list <Domain(s)>\n"));
+    assert!(got.stdout.starts_with("Usage: xlchannel list DOMAIN...\n"));
+    for help in ["-h", "--help"] {
+        let xl = real_xl(&["channel-list", help], domains, None);
+        let got = ours(&["list", help]);
+        assert_eq!(
+            (got.status, got.stderr.as_str()),
+            (xl.status, xl.stderr.as_str())
+        );
+        assert_eq!(got.stdout, ours(&["list", "--help"]).stdout);
+    }
+}
+
+// ---- add ----------------------------------------------------------------------------
+
+#[test]
+fn add_prints_console_devids_and_xl_messages() {
+    let xs = store();
+    register(&xs, 51, "cli-add");
+    register(&xs, 52, "cli-driver");
+
+    expect(
+        &ours(&[
+            "add",
+            "cli-add",
+            "connection=socket,name=org.a,path=/run/a.sock,foo=1",
+            " name = org.b , connection = pty , path = /ignored ",
+        ]),
+        0,
+        "1\n2\n",
+        "unknown channel parameter 'foo', ignoring\n",
+    );
+    expect(
+        &ours(&["add", "51", "backend=cli-driver,connection=pty,name=org.c"]),
+        0,
+        "3\n",
+        "",
+    );
+    assert_eq!(
+        read(&xs, "/local/domain/51/device/console/3/backend").as_deref(),
+        Some(&b"/local/domain/52/backend/console/51/3"[..])
+    );
+    assert_eq!(
+        read(&xs, "/libxl/51/device/console/1/path").as_deref(),
+        Some(&b"/run/a.sock"[..])
+    );
+
+    // SPECs xl refuses: xl's messages (each on its own line), nothing added.
+    for (spec, stderr) in [
+        ("name=n", "channel has unknown 'connection'\n"),
+        ("connection=pty,name", "failed to parse channel configuration: name\n"),
+        ("", "failed to parse channel configuration: \n"),
+        ("connection=PTY", "unknown channel connection 'PTY'\n"),
+        (
+            "x=1,connection=socket",
+            "unknown channel parameter 'x', ignoring\nchannel connection 'socket' requires path=..\n",
+        ),
+    ] {
+        expect(&ours(&["add", "51", "connection=pty,name=ok", spec]), 1, "", stderr);
+    }
+    // All or none: the second channel fails libxl's checks, so the first is not added.
+    expect(
+        &ours(&["add", "51", "connection=pty,name=ok", "connection=pty"]),
+        1,
+        "",
+        "xlchannel add: channel 5 has no name\n",
+    );
+    assert_eq!(read(&xs, "/libxl/51/device/console/4/name"), None);
+
+    expect(
+        &ours(&["add", "nope", "connection=pty,name=x"]),
+        1,
+        "",
+        "nope is an invalid domain identifier (rc=-6)\n",
+    );
+    expect(
+        &ours(&["add", "59", "connection=pty,name=x"]),
+        1,
+        "",
+        "xlchannel add: domain 59 does not exist\n",
+    );
+    expect(
+        &ours(&["add", "51", "backend=nope,connection=pty,name=x"]),
+        1,
+        "",
+        "xlchannel add: unknown domain 'nope'\n",
+    );
+    expect(
+        &ours(&["add", "51"]),
+        2,
+        "",
+        "xlchannel add: expects DOMAIN and one or more SPECs; see 'xlchannel add --help'\n",
+    );
+    // The channels that were added, as xl lists them.
+    let xl = real_xl(&["channel-list", "cli-add"], "51 52", None);
+    expect(&xl, 0, &ours(&["list", "cli-add"]).stdout, "");
+    assert_eq!(xl.stdout.lines().count(), 4);
+}
+
+// ---- dm-args ------------------------------------------------------------------------
+
+#[test]
+fn dm_args_are_shell_words_of_the_chardev_arguments() {
+    let xs = store();
+    register(&xs, 61, "cli-dm");
+    register(&xs, 62, "cli-dm-none");
+    expect(
+        &ours(&[
+            "add",
+            "cli-dm",
+            "connection=socket,name=org.a,path=/run/a.sock",
+            "connection=pty,name=org.b",
+            "connection=socket,name=org.c,path=/run/it's here",
+        ]),
+        0,
+        "1\n2\n3\n",
+        "",
+    );
+    // A path with a comma: qemu's option syntax doubles it (the SPEC parser cannot produce
+    // one, libxl's add can).
+    write(&xs, "/libxl/61/device/console/1/path", b"/run/a,b.sock");
+    let line = "-chardev socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off \
+                -chardev pty,id=libxl-channel2 \
+                -chardev 'socket,id=libxl-channel3,path=/run/it'\\''s here,server=on,wait=off'\n";
+    expect(&ours(&["dm-args", "61"]), 0, line, "");
+    expect(&ours(&["dm-args", "cli-dm"]), 0, line, "");
+
+    // The shell reads the words back exactly.
+    let words = Command::new("sh")
+        .args([
+            "-c",
+            "eval \"set -- $(\"$0\" dm-args 61)\"; printf '[%s]\\n' \"$@\"",
+            env!("CARGO_BIN_EXE_xlchannel"),
+        ])
+        .output()
+        .expect("running sh");
+    assert_eq!(
+        String::from_utf8_lossy(&words.stdout),
+        "[-chardev]\n[socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off]\n\
+         [-chardev]\n[pty,id=libxl-channel2]\n\
+         [-chardev]\n[socket,id=libxl-channel3,path=/run/it's here,server=on,wait=off]\n"
+    );
+
+    expect(&ours(&["dm-args", "cli-dm-none"]), 0, "", "");
+    expect(
+        &ours(&["dm-args", "69"]),
+        1,
+        "",
+        "xlchannel dm-args: domain 69 does not exist\n",
+    );
+    expect(
+        &ours(&["dm-args", "nope"]),
+        1,
+        "",
+        "nope is an invalid domain identifier (rc=-6)\n",
+    );
+    write(&xs, "/libxl/61/device/console/3/path", b"");
+    expect(
+        &ours(&["dm-args", "61"]),
+        1,
+        "",
+        "xlchannel dm-args: channel 3 has an empty path\n",
+    );
+    expect(
+        &ours(&["dm-args", "61", "62"]),
+        2,
+        "",
+        "xlchannel dm-args: expects one DOMAIN; see 'xlchannel dm-args --help'\n",
+    );
+}
+
+// ---- config -------------------------------------------------------------------------
+
+/// Enough of a guest for `xl -N create` to get past the channels.
+const GUEST: &str = "name = \"cli\"\nmemory = 128\nkernel = \"/nonexistent/vmlinuz\"\n";
+
+/// xl's `channels` array as `xlchannel config` prints it: the array alone at the top level
+/// (one indentation level less), without xl's `"devid": i` lines; `[`, blank line, `]` when
+/// xl prints no channels.
+fn xl_channels_as_ours(xl_json: &str) -> String {
+    let lines: Vec<&str> = xl_json.lines().collect();
+    let Some(start) = lines.iter().position(|l| *l == "    \"channels\": [") else {
+        return "[\n\n]\n".to_owned();
+    };
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| *l == "    ]" || *l == "    ],")
+            .expect("the channels array ends");
+    let mut out = String::from("[\n");
+    for line in &lines[start + 1..end] {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("\"devid\": ") {
+            continue;
+        }
+        out.push_str(line.strip_prefix("    ").unwrap_or(line));
+        out.push('\n');
+    }
+    out.push_str("]\n");
+    out
+}
+
+#[test]
+fn config_matches_real_xl_dry_run() {
+    let dir = std::env::temp_dir().join(format!("xlchannel-cli.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: &[(&str, &[u8])] = &[
+        (
+            "pty, socket, backend, warnings",
+            b"channel = [ \"connection=pty,name=org.a,foo=1\",\n  'name=org.b,connection=socket,path=/run/b \"q\".sock',\n  \"backend=drv,connection=pty\" ]\n",
+        ),
+        ("no channels", b""),
+        ("empty list", b"channel = [ ]\n"),
+        ("a single string", b"channel = \"connection=pty\"\n"),
+        ("unparsable field", b"channel = [ \"connection=pty,name\" ]\n"),
+        ("no connection", b"channel = [ \"x=1,name=n\" ]\n"),
+        ("syntax error", b"channel = [ \"connection=pty\",\n"),
+        ("escapes and non-ASCII", b"channel = [ \"connection=pty,name=caf\xc3\xa9\\x41\" ]\n"),
+    ];
+    for (name, lines) in cases {
+        let mut config = GUEST.as_bytes().to_vec();
+        config.extend_from_slice(lines);
+        std::fs::write(dir.join("guest.cfg"), &config).unwrap();
+        let xl = real_xl(&["-N", "create", "guest.cfg"], "0", Some(&dir));
+        let got = ours_in(&dir, &["config", "guest.cfg"]);
+        let xl_stderr = xl
+            .stderr
+            .strip_prefix("Parsing config from guest.cfg\n")
+            .unwrap_or_else(|| panic!("{name}: xl's stderr: {:?}", xl.stderr));
+        assert_eq!(
+            (got.status, got.stderr.as_str()),
+            (xl.status, xl_stderr),
+            "{name}: (status, stderr)"
+        );
+        let want = if xl.status == 0 {
+            xl_channels_as_ours(&xl.stdout)
+        } else {
+            String::new()
+        };
+        assert_eq!(got.stdout, want, "{name}: stdout");
+    }
+
+    // The bytes themselves, for the record.
+    std::fs::write(
+        dir.join("guest.cfg"),
+        format!("{GUEST}channel = [ 'connection=pty,name=org.a', 'connection=socket,path=/s' ]\n"),
+    )
+    .unwrap();
+    expect(
+        &ours_in(&dir, &["config", "guest.cfg"]),
+        0,
+        "[\n    {\n        \"name\": \"org.a\",\n        \"connection.pty\": {\n\n        }\n    },\n    \
+         {\n        \"connection.socket\": {\n            \"path\": \"/s\"\n        }\n    }\n]\n",
+        "",
+    );
+
+    // A file that cannot be read: xl's message and status.
+    let xl = real_xl(&["-N", "create", "missing.cfg"], "0", Some(&dir));
+    let got = ours_in(&dir, &["config", "missing.cfg"]);
+    assert_eq!(got, xl);
+    expect(
+        &got,
+        3,
+        "",
+        "Failed to read config file: missing.cfg: No such file or directory\n",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    expect(
+        &ours(&["config"]),
+        2,
+        "",
+        "xlchannel config: expects one FILE; see 'xlchannel config --help'\n",
+    );
+}
+
+// ---- help and usage -----------------------------------------------------------------
+
+#[test]
+fn help_and_usage_errors() {
+    for (command, usage) in [
+        ("config", "Usage: xlchannel config FILE\n"),
+        ("add", "Usage: xlchannel add DOMAIN SPEC...\n"),
+        ("list", "Usage: xlchannel list DOMAIN...\n"),
+        ("dm-args", "Usage: xlchannel dm-args DOMAIN\n"),
+    ] {
+        for help in ["-h", "--help", "--he"] {
+            let got = ours(&[command, help]);
+            assert_eq!(
+                (got.status, got.stderr.as_str()),
+                (0, ""),
+                "{command} {help}"
+            );
+            assert!(
+                got.stdout.starts_with(usage),
+                "{command} {help}: {:?}",
+                got.stdout
+            );
+        }
+    }
+    let top = ours(&["--help"]);
+    assert_eq!((top.status, top.stderr.as_str()), (0, ""));
+    assert!(top
+        .stdout
+        .starts_with("Usage: xlchannel COMMAND [ARGS...]\n"));
+    assert_eq!(ours(&["help"]), top);
+    expect(
+        &ours(&[]),
+        2,
+        "",
+        "xlchannel: no COMMAND (config, add, list or dm-args); see 'xlchannel --help'\n",
+    );
+    expect(
+        &ours(&["frob"]),
+        2,
+        "",
+        "xlchannel: unknown command 'frob'; see 'xlchannel --help'\n",
+    );
+    expect(
+        &ours(&["add", "-x", "1", "connection=pty"]),
+        2,
+        "",
+        "xlchannel add: option `x' not supported. See 'xlchannel add --help'\n",
+    );
+    expect(
+        &ours(&["list", "--frob"]),
+        2,
+        "",
+        "option `--frob' not supported.\n",
+    );
+}
