@@ -1,33 +1,174 @@
 #!/usr/bin/env bash
-# make demo: the channel story end to end against Debian's real xenstored (started by
-# testbed/with-xenstored.sh), told step by step.
+# make demo: the cloud-agent channel story end to end, told step by step. Run inside
+# testbed/with-xenstored.sh (a private real Xen 4.17 xenstored, torn down afterwards).
+# Every step must succeed (set -e); every wait is bounded; qemu is always stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=c-tests/build
+PATH=$PWD/target/release:$PATH
 domid=7
-run=$(mktemp -d)
-trap 'rm -rf "$run"' EXIT
-sock=$run/cloud-agent.sock
-step() { printf '\n== %s\n' "$*"; }
+config=examples/cloud-vm.cfg
+: "${XENSTORED_PATH:?run me through testbed/with-xenstored.sh}"
 
-step "A private, real Xen 4.17 xenstored is running (socket: $XENSTORED_PATH)."
-step "Register guest $domid ('cloud-vm') as a toolstack does at domain creation."
-xenstore-write /local/domain/$domid "" /local/domain/$domid/name cloud-vm /local/domain/$domid/domid $domid
-xenstore-chmod /local/domain/$domid n0 r$domid
-xenstore-write /local/domain/$domid/device ""
-xenstore-chmod /local/domain/$domid/device n0 r$domid
+# Only real xl needs the test bed's hypervisor shim; qemu and python run without it.
+shim=${LD_PRELOAD:-}
+unset LD_PRELOAD
 
-step "dom0's cloud software adds the guest agent's channels through xlchannel's C API."
-$build/channel_demo $domid "$sock"
+run=$(mktemp -d "${TMPDIR:-/tmp}/xlchannel-demo.XXXXXX")
+qemu_pid=
+qemu_log=$run/qemu.log
 
-step "What the guest's console driver and udev rule see (frontend, with permissions):"
-xenstore-ls -fp /local/domain/$domid/device/console
-step "What the backend (qemu in dom0) is told:"
-xenstore-ls -fp /local/domain/0/backend/console/$domid
-step "libxl's own dom0-only record, which list/getinfo trust:"
-xenstore-ls -fp /libxl/$domid/device/console
+# qemu's state letter from /proc, or nothing once it is gone (a zombie counts as gone).
+qemu_alive() {
+    [ -n "$qemu_pid" ] || return 1
+    local pid comm state
+    read -r pid comm state _ 2>/dev/null <"/proc/$qemu_pid/stat" || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
 
-step "Debian's real libxenlight 4.17 reads the same channels back:"
-$build/channels_list_real $domid
+# Wait up to $1 tenths of a second for qemu to exit.
+qemu_wait() {
+    local i
+    for ((i = 0; i < $1; i++)); do qemu_alive || return 0; sleep 0.1; done
+    ! qemu_alive
+}
 
-step "Done; the test bed is torn down."
+# Stop qemu by its pid once it was asked to quit: wait 5 s, then TERM, then KILL. Fails if
+# qemu needed a signal.
+qemu_stop() {
+    [ -n "$qemu_pid" ] || return 0
+    local sig ok=0
+    if ! qemu_wait 50; then
+        ok=1
+        for sig in TERM KILL; do
+            echo "qemu did not quit; sending SIG$sig to pid $qemu_pid" >&2
+            kill -"$sig" "$qemu_pid" 2>/dev/null || true
+            if qemu_wait 20; then break; fi
+        done
+    fi
+    wait "$qemu_pid" 2>/dev/null || true
+    qemu_pid=
+    return "$ok"
+}
+
+finish() {
+    local status=$?
+    if [ -n "$qemu_pid" ]; then
+        timeout 5 python3 examples/qmp.py "$run/qmp" quit >/dev/null 2>&1 || true
+        qemu_stop || true
+    fi
+    if [ "$status" -ne 0 ]; then
+        echo "make demo: FAILED (status $status)" >&2
+        [ -s "$qemu_log" ] && { echo "---- qemu log ----" >&2; cat "$qemu_log" >&2; }
+    fi
+    rm -rf "$run"
+    exit "$status"
+}
+trap finish EXIT
+
+n=0
+step() { n=$((n + 1)); printf '\n== %d. %s\n' "$n" "$*"; }
+note() { printf '   (%s)\n' "$*"; }
+# Print a command as a shell would read it back, then run it.
+show() {
+    local out= a
+    for a in "$@"; do
+        if [[ $a =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi
+    done
+    printf '$%s\n' "$out"
+}
+cmd() { show "$@"; "$@"; }
+
+echo "Channels for a guest's cloud agent: read from an xl config, added to the guest in xenstore,"
+echo "served by qemu in dom0, and used by a dom0 program. Every daemon and tool here is real"
+echo "(Debian's Xen 4.17 xenstored and xl, qemu $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')); only the hypervisor and the guest are absent."
+
+step "A private xenstored is running (Xen 4.17's, no hypervisor needed)."
+note "socket $XENSTORED_PATH"
+
+step "Register guest $domid ('cloud-vm') in xenstore, as a toolstack does when it creates a domain."
+cmd xenstore-write /local/domain/$domid "" /local/domain/$domid/name cloud-vm /local/domain/$domid/domid $domid
+cmd xenstore-chmod /local/domain/$domid n0 r$domid
+cmd xenstore-write /local/domain/$domid/device ""
+cmd xenstore-chmod /local/domain/$domid/device n0 r$domid
+
+step "The channel list of the guest's xl config, $config:"
+sed -n '/^channel/,/^]/p' $config
+# The socket goes into this run's temp dir, so the demo needs no root and runs in parallel.
+sed "s|path=/run/xen/|path=$run/|" $config >"$run/cloud-vm.cfg"
+cmp -s $config "$run/cloud-vm.cfg" && { echo "no socket path to relocate in $config" >&2; exit 1; }
+note "the demo uses a copy whose socket is $run/cloud-agent.sock instead of /run/xen/cloud-agent.sock"
+
+step "Read its channels as 'xl create' 4.17 reads them."
+show xlchannel config "$run/cloud-vm.cfg"
+xlchannel config "$run/cloud-vm.cfg" | tee "$run/channels.json"
+
+step "Add them to the running guest."
+# xlchannel has no "add from a config" command: the SPECs are rebuilt from the JSON above.
+mapfile -t specs < <(python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1])):
+    [(key, member)] = [(k, v) for k, v in c.items() if k.startswith("connection.")]
+    spec = "connection=%s,name=%s" % (key.split(".", 1)[1], c["name"])
+    print(spec + (",path=" + member["path"] if "path" in member else ""))
+' "$run/channels.json")
+[ "${#specs[@]}" -eq 2 ]
+note "xlchannel has no add-from-config command; these SPECs are rebuilt from the JSON above"
+cmd xlchannel add cloud-vm "${specs[@]}"
+echo "A mistaken request is refused, and nothing is written:"
+show xlchannel add cloud-vm connection=socket,name=org.example.broken
+status=0
+xlchannel add cloud-vm connection=socket,name=org.example.broken 2>&1 || status=$?
+[ "$status" -eq 1 ]
+echo "exit status $status"
+if xenstore-exists /local/domain/$domid/device/console/3; then echo "console 3 was written" >&2; exit 1; fi
+
+step "List them; Debian's real 'xl channel-list' prints the same bytes."
+show xlchannel list cloud-vm
+xlchannel list cloud-vm | tee "$run/list.ours"
+LD_PRELOAD=$shim XLCHANNEL_SHIM_DOMAINS="0 $domid" "$XLCHANNEL_XL" channel-list cloud-vm \
+    >"$run/list.xl" 2>"$run/xl.err" || { cat "$run/xl.err" >&2; exit 1; }
+# xl complains on stderr when the machine has no /etc/xen/xl.conf; anything else is shown.
+grep -v '^Failed to read config file: /etc/xen/xl.conf' "$run/xl.err" >&2 || true
+cmp "$run/list.ours" "$run/list.xl"
+echo "xl channel-list cloud-vm: identical ($(wc -c <"$run/list.xl") bytes)"
+
+step "The xenstore nodes of the socket channel (console 1), with their permissions."
+echo "Frontend, read by the guest's console driver. n names a key's owner, r who else may read"
+echo "it: the guest owns the keys it negotiates with (n$domid), dom0 those it may only read (n0,r$domid)."
+cmd xenstore-ls -fp /local/domain/$domid/device/console/1
+echo "Backend, for qemu in dom0:"
+cmd xenstore-ls -fp /local/domain/0/backend/console/$domid/1
+echo "libxl's dom0-only record, which 'list' trusts:"
+cmd xenstore-ls -fp /libxl/$domid/device/console/1
+echo "Console 2, the pty channel, has the same nodes; its output node says:"
+cmd xenstore-read /local/domain/$domid/device/console/2/output
+
+step "The qemu arguments that serve these channels."
+show xlchannel dm-args cloud-vm
+xlchannel dm-args cloud-vm | tee "$run/dm-args"
+eval "set -- $(cat "$run/dm-args")"
+
+step "Start qemu with them, and a QMP control socket."
+echo "No guest runs here (there is no hypervisor), so something must stand at the guest's end of"
+echo "the agent channel: qemu's own monitor (-mon chardev=libxl-channel1) stands in for the agent"
+echo "inside the guest."
+qemu=(qemu-system-x86_64 -machine none -nodefaults -display none
+      -qmp "unix:$run/qmp,server=on,wait=off" "$@" -mon chardev=libxl-channel1,mode=readline)
+printf '%s &\n' "$(show "${qemu[@]}")"
+"${qemu[@]}" </dev/null >"$qemu_log" 2>&1 &
+qemu_pid=$!
+echo "qemu runs as pid $qemu_pid"
+
+step "Ask qemu over QMP which character devices it has."
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
+note "libxl-channel1 listens on the channel's socket; libxl-channel2 is the pty; compat_monitor0 is QMP itself"
+
+step "A dom0 agent connects to the channel's socket, found through xenstore, and talks."
+sock=$(xenstore-read /libxl/$domid/device/console/1/path)
+cmd timeout 20 python3 examples/dom0_agent.py "$sock"
+note "the answer comes from qemu's monitor, standing in for the guest's agent"
+
+step "Clean up: qemu is told to quit, and stopped by its pid if it does not."
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" quit
+qemu_stop
+echo "qemu has exited; the temp dir is removed, and the test bed's xenstored is torn down."

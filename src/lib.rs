@@ -13,6 +13,8 @@ pub mod devicemodel;
 /// cbindgen:ignore
 pub mod error;
 pub mod ffi;
+#[cfg(test)]
+mod fuzz;
 /// cbindgen:ignore
 pub mod json;
 /// cbindgen:ignore

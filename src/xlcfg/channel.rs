@@ -169,6 +169,7 @@ pub struct XlChannel {
 
 /// Reads one channel SPEC (`"connection=pty,name=org.example"`) exactly as xl reads each
 /// string of a config's `channel` list: same channel, same warnings, same fatal errors.
+/// xl reads a C string, so the SPEC ends at its first NUL byte, if it has one.
 pub fn channel_from_xl_spec(spec: &[u8]) -> Result<XlChannel, XlFatal> {
     let mut warnings = Vec::new();
     match channel_from_spec(spec, &mut warnings) {
@@ -232,7 +233,7 @@ fn trim(text: &[u8]) -> &[u8] {
     &text[start..end]
 }
 
-/// Config strings never hold a NUL byte (the parser rejects them), so this cannot fail.
+/// [`channel_from_spec`] cuts its SPEC at the first NUL, so this cannot fail.
 fn c_string(bytes: &[u8]) -> CString {
     CString::new(bytes).unwrap_or_default()
 }
@@ -241,6 +242,9 @@ fn channel_from_spec(
     spec: &[u8],
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<DeviceChannel, ChannelSpecError> {
+    // xl sees a C string. Config strings never hold a NUL (the config parser rejects them);
+    // a SPEC from a Rust caller may.
+    let spec = spec.split(|&b| b == 0).next().unwrap_or_default();
     let mut channel = DeviceChannel::default();
     let mut path = None;
     let mut fields = tokens(spec, b',').peekable();

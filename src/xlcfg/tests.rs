@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::channel::{Connection, DeviceChannel};
+use crate::fuzz::{run, Rng};
 use std::ffi::CString;
 
 fn parse(text: &str) -> Result<Config, ParseError> {
@@ -338,6 +339,33 @@ fn one_spec_reads_like_a_list_item() {
     );
 }
 
+/// Found by `fuzz_channel_spec` (src/fuzz.rs): a NUL byte in a SPEC gave an empty string
+/// (`path=/a\0b` made a socket channel with the path ""), and fields after it were read.
+/// xl reads a C string: the SPEC ends at its first NUL.
+#[test]
+fn a_spec_ends_at_its_first_nul_byte() {
+    let got = channel_from_xl_spec(b"connection=socket,path=/a\0b").unwrap();
+    assert_eq!(got.channel, channel(None, Connection::Socket, Some("/a")));
+    let got = channel_from_xl_spec(b"connection=pty,name=n\0,x=1,connection=bad").unwrap();
+    assert_eq!(got.channel, channel(Some("n"), Connection::Pty, None));
+    assert!(got.warnings.is_empty());
+    let fatal = channel_from_xl_spec(b"\0connection=pty").unwrap_err();
+    assert_eq!(
+        fatal.error.lines(),
+        ["failed to parse channel configuration: "]
+    );
+    // The fuzzer's input: one field before the NUL, which names no connection.
+    let fatal = channel_from_xl_spec(
+        b"\"\"\n\rbke=m\t\x00nk.\x0b\x7fe\'ep\r\xff.9\x0b\ry,/\t\ry\nz\xff_t\n/z_\n\r\xa9\\\n \n\"z\'\x0b\x00\\\x7fy\n\\z\x80\"\"",
+    )
+    .unwrap_err();
+    assert_eq!(
+        fatal.warnings,
+        ["unknown channel parameter '\"\"\n\rbke', ignoring"]
+    );
+    assert_eq!(fatal.error.lines(), ["channel has unknown 'connection'"]);
+}
+
 #[test]
 fn error_lines_are_the_stderr_lines() {
     let fatal = channels_from_xl_config("guest.cfg", b"channel = [\n").unwrap_err();
@@ -377,22 +405,6 @@ fn channel_setting_shapes() {
 
 // ---- robustness ----
 
-/// xorshift64*: a fixed, dependency-free stream of pseudo-random numbers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Bytes that matter to the scanner and the grammar, plus a few arbitrary ones.
 const ALPHABET: &[u8] = b"ab_.z09x \t\n\r\0#=+;,[]\"'\\$():-Aq\x7f\xc3\xa9\xff";
 
@@ -413,9 +425,8 @@ const FRAGMENTS: &[&str] = &[
 
 #[test]
 fn never_panics_or_spins_on_arbitrary_bytes() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let started = std::time::Instant::now();
-    for round in 0..4000 {
+    let mut round = 0;
+    let generate = move |rng: &mut Rng| {
         let mut input = Vec::new();
         let len = rng.below(200);
         while input.len() < len {
@@ -431,21 +442,30 @@ fn never_panics_or_spins_on_arbitrary_bytes() {
             input.extend(std::iter::repeat(b'[').take(depth));
             input.extend(std::iter::repeat(b']').take(rng.below(depth + 1)));
         }
-        match channels_from_xl_config("fuzz.cfg", &input) {
-            Ok(got) => {
-                let _ = got.stderr();
-            }
-            Err(fatal) => {
-                let stderr = fatal.stderr();
-                assert!(!stderr.is_empty());
-                assert!(
-                    !String::from_utf8_lossy(&stderr).contains("internal error"),
-                    "step budget exhausted on {input:?}"
-                );
-                let _ = fatal.to_string();
-            }
+        round += 1;
+        input
+    };
+    let check = |input: &[u8]| match channels_from_xl_config("fuzz.cfg", input) {
+        Ok(got) => {
+            let _ = got.stderr();
         }
-    }
-    // Generous: the parser is linear; this only catches a pathological slowdown.
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        Err(fatal) => {
+            let stderr = fatal.stderr();
+            assert!(!stderr.is_empty());
+            assert!(
+                !String::from_utf8_lossy(&stderr).contains("internal error"),
+                "step budget exhausted"
+            );
+            let _ = fatal.to_string();
+        }
+    };
+    // Generous: the parser is linear; this only catches a hang or a pathological slowdown.
+    run(
+        "xl config",
+        0x9e37_79b9_7f4a_7c15,
+        4000,
+        std::time::Duration::from_secs(60),
+        generate,
+        check,
+    );
 }
