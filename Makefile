@@ -21,14 +21,14 @@ BUILD   := c-tests/build
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
 PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev xenstore-utils qemu-system-x86 \
-	python3
+	python3 ocaml ocaml-findlib ocaml-dune
 
 CFLAGS_TEST := -std=gnu11 -Wall -Wextra -Werror -g -O1
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps demo check check-header check-rust check-c install uninstall clean
+.PHONY: all build deps demo check check-header check-rust check-c check-ocaml install uninstall clean
 
 all: build
 
@@ -145,7 +145,12 @@ demo: deps
 	@$(MAKE) --no-print-directory build >/dev/null
 	@$(WITH_XENSTORED) examples/demo.sh
 
-check: check-rust check-c
+# The OCaml bindings: built against target/release, tested against the real xenstored under
+# valgrind.
+check-ocaml: check-header
+	$(WITH_XENSTORED) --no-preload bindings/ocaml/check.sh
+
+check: check-rust check-c check-ocaml
 	@echo "make check: all runners passed"
 
 install: build
@@ -167,4 +172,4 @@ uninstall:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) bindings/ocaml/_build
