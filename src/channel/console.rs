@@ -40,10 +40,12 @@ pub struct ConsoleNodes {
     pub backend_domid: u32,
     pub devid: i32,
     /// Guest-writable frontend keys.
-    pub frontend_rw: Vec<(&'static str, String)>,
+    pub frontend_rw: Vec<(&'static str, Vec<u8>)>,
     /// Frontend keys only the backend domain may write.
-    pub frontend_ro: Vec<(&'static str, String)>,
-    pub backend: Vec<(&'static str, String)>,
+    pub frontend_ro: Vec<(&'static str, Vec<u8>)>,
+    /// Values are bytes: a channel's name and path go to xenstore exactly as the caller's C
+    /// strings hold them, whatever their encoding, as libxl writes them.
+    pub backend: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl ConsoleNodes {
@@ -142,37 +144,38 @@ pub fn console_nodes(
         .name
         .as_ref()
         .ok_or_else(|| Error::Invalid(format!("channel {devid} has no name")))?
-        .to_string_lossy()
-        .into_owned();
+        .as_bytes()
+        .to_vec();
     check_devid(devid)?;
     let connection = checked_connection(channel, devid)?;
     let output = output_node(connection, devid);
+    let text = |s: &str| s.as_bytes().to_vec();
     let mut backend = vec![
-        ("frontend-id", domid.to_string()),
-        ("online", "1".to_string()),
-        ("state", STATE_INITIALISING.to_string()),
-        ("protocol", CONSOLE_PROTOCOL.to_string()),
+        ("frontend-id", domid.to_string().into_bytes()),
+        ("online", text("1")),
+        ("state", STATE_INITIALISING.to_string().into_bytes()),
+        ("protocol", text(CONSOLE_PROTOCOL)),
         ("name", name.clone()),
-        ("connection", connection.name().to_string()),
+        ("connection", text(connection.name())),
     ];
     if let (Connection::Socket, Some(path)) = (connection, &channel.socket_path) {
-        backend.push(("path", path.to_string_lossy().into_owned()));
+        backend.push(("path", path.as_bytes().to_vec()));
     }
     Ok(ConsoleNodes {
         domid,
         backend_domid,
         devid,
         frontend_rw: vec![
-            ("backend-id", backend_domid.to_string()),
-            ("state", STATE_INITIALISING.to_string()),
-            ("protocol", CONSOLE_PROTOCOL.to_string()),
+            ("backend-id", backend_domid.to_string().into_bytes()),
+            ("state", STATE_INITIALISING.to_string().into_bytes()),
+            ("protocol", text(CONSOLE_PROTOCOL)),
         ],
         frontend_ro: vec![
             ("name", name),
-            ("limit", CONSOLE_LIMIT.to_string()),
-            ("type", "ioemu".to_string()),
-            ("output", output),
-            ("tty", String::new()),
+            ("limit", CONSOLE_LIMIT.to_string().into_bytes()),
+            ("type", text("ioemu")),
+            ("output", output.into_bytes()),
+            ("tty", Vec::new()),
         ],
         backend,
     })
@@ -200,9 +203,9 @@ mod tests {
         assert_eq!(n.libxl_path(), "/libxl/5/device/console/2");
         assert_eq!(
             n.frontend_ro[3],
-            ("output", "chardev:libxl-channel2".to_string())
+            ("output", b"chardev:libxl-channel2".to_vec())
         );
-        assert_eq!(n.backend.last(), Some(&("path", "/s".to_string())));
+        assert_eq!(n.backend.last(), Some(&("path", b"/s".to_vec())));
         assert_eq!(
             n.frontend_perms(),
             [Perm::new(5, Access::None), Perm::new(0, Access::Read)]
@@ -223,7 +226,7 @@ mod tests {
             "channel 3 has an invalid connection value 9"
         );
         let pty = console_nodes(1, &channel(Some("n"), 1, Some("/ignored")), 3, 0).unwrap();
-        assert_eq!(pty.frontend_ro[3], ("output", "pty".to_string()));
+        assert_eq!(pty.frontend_ro[3], ("output", b"pty".to_vec()));
         assert!(pty.backend.iter().all(|(k, _)| *k != "path"));
     }
 }

@@ -36,7 +36,7 @@ pub fn write_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     ] {
         for (key, value) in keys {
             let path = format!("{fe}/{key}");
-            t.write(&path, value.as_bytes())?;
+            t.write(&path, value)?;
             t.set_perms(&path, &perms)?;
         }
     }
@@ -47,7 +47,7 @@ pub fn write_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     t.write(&format!("{be}/frontend"), fe.as_bytes())?;
     for dir in [&be, &lx] {
         for (key, value) in &nodes.backend {
-            t.write(&format!("{dir}/{key}"), value.as_bytes())?;
+            t.write(&format!("{dir}/{key}"), value)?;
         }
     }
     Ok(())
