@@ -21,14 +21,16 @@ BUILD   := c-tests/build
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
 PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev xenstore-utils qemu-system-x86 \
-	python3 ocaml ocaml-findlib ocaml-dune
+	python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune
+# Debian's interpreter, which python3-pytest belongs to (python3 on PATH may be another one).
+PYTHON3 := /usr/bin/python3
 
 CFLAGS_TEST := -std=gnu11 -Wall -Wextra -Werror -g -O1
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps demo check check-header check-rust check-c check-ocaml install uninstall clean
+.PHONY: all build deps demo check check-header check-rust check-c check-python check-ocaml install uninstall clean
 
 all: build
 
@@ -150,7 +152,11 @@ demo: deps
 check-ocaml: check-header
 	$(WITH_XENSTORED) --no-preload bindings/ocaml/check.sh
 
-check: check-rust check-c check-ocaml
+# The Python bindings (ctypes), tested against the real xenstored.
+check-python: check-header
+	$(WITH_XENSTORED) --no-preload $(PYTHON3) -m pytest bindings/python/tests -q
+
+check: check-rust check-c check-python check-ocaml
 	@echo "make check: all runners passed"
 
 install: build
