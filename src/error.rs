@@ -12,7 +12,6 @@ pub mod code {
     pub const ERROR_INVAL: i32 = -6;
     pub const ERROR_DEVICE_EXISTS: i32 = -17;
     pub const ERROR_DOMAIN_NOTFOUND: i32 = -21;
-    pub const ERROR_NOTFOUND: i32 = -23;
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -31,8 +30,6 @@ pub enum Error {
     #[error("{0}")]
     DeviceExists(String),
     #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
     DomainNotFound(String),
     #[error("{0}")]
     NotImplemented(String),
@@ -47,7 +44,6 @@ impl Error {
             Error::Version(_) => code::ERROR_VERSION,
             Error::NoMem => code::ERROR_NOMEM,
             Error::DeviceExists(_) => code::ERROR_DEVICE_EXISTS,
-            Error::NotFound(_) => code::ERROR_NOTFOUND,
             Error::DomainNotFound(_) => code::ERROR_DOMAIN_NOTFOUND,
             Error::NotImplemented(_) => code::ERROR_NI,
         }

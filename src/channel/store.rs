@@ -53,12 +53,6 @@ pub fn write_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     Ok(())
 }
 
-/// A node's value as C sees it: the bytes before the first NUL.
-fn c_value(bytes: Vec<u8>) -> CString {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    CString::new(&bytes[..end]).expect("cut at the first NUL")
-}
-
 /// C's `strtoul(s, NULL, 10)` stored into an `int`, as libxl reads frontend numbers: leading
 /// space, a sign, digits up to the first non-digit; overflow saturates, `-` negates modulo
 /// 2^64, and the result is truncated to 32 bits.
@@ -134,8 +128,8 @@ pub fn resolve_domain(t: &Txn<'_>, qualifier: &CStr) -> Result<u32> {
         .collect();
     domids.sort_unstable();
     for domid in domids {
-        if let Some(name) = t.read(&format!("/local/domain/{domid}/name"))? {
-            if c_value(name).as_bytes() == q {
+        if let Some(name) = t.read_c(&format!("/local/domain/{domid}/name"))? {
+            if name.as_bytes() == q {
                 return Ok(domid);
             }
         }
@@ -232,19 +226,19 @@ pub fn add_at_create(
 /// reads it: `None` for a console without a `name` (not a channel); a `connection` other
 /// than pty or socket is an error.
 fn read_channel(t: &Txn<'_>, path: &str) -> Result<Option<DeviceChannel>> {
-    let Some(name) = t.read(&format!("{path}/name"))? else {
+    let Some(name) = t.read_c(&format!("{path}/name"))? else {
         return Ok(None);
     };
     let mut channel = DeviceChannel {
-        name: Some(c_value(name)),
+        name: Some(name),
         ..DeviceChannel::default()
     };
-    let connection = t.read(&format!("{path}/connection"))?.map(c_value);
+    let connection = t.read_c(&format!("{path}/connection"))?;
     match connection.as_ref().map(|c| c.as_bytes()) {
         Some(b"pty") => channel.connection = Connection::Pty as i32,
         Some(b"socket") => {
             channel.connection = Connection::Socket as i32;
-            channel.socket_path = t.read(&format!("{path}/path"))?.map(c_value);
+            channel.socket_path = t.read_c(&format!("{path}/path"))?;
         }
         other => {
             return Err(Error::Invalid(format!(
@@ -321,8 +315,8 @@ pub fn getinfo(
         console::frontend_path(domid, console),
         console::libxl_path(domid, console),
     );
-    let backend = match t.read(&format!("{lx}/backend")) {
-        Ok(Some(b)) => c_value(b),
+    let backend = match t.read_c(&format!("{lx}/backend")) {
+        Ok(Some(b)) => b,
         Ok(None) => {
             return (
                 info,
@@ -343,8 +337,8 @@ pub fn getinfo(
     };
     info.backend_id = backend_id;
     let frontend_int = |key: &str| -> Result<i32> {
-        Ok(t.read(&format!("{fe}/{key}"))?
-            .map_or(-1, |v| strtoul_as_int(c_value(v).as_bytes())))
+        Ok(t.read_c(&format!("{fe}/{key}"))?
+            .map_or(-1, |v| strtoul_as_int(v.as_bytes())))
     };
     let rest = (|| {
         info.state = frontend_int("state")?;
@@ -354,7 +348,7 @@ pub fn getinfo(
         info.frontend_id = domid;
         info.connection = channel.connection;
         if channel.connection() == Some(Connection::Pty) {
-            let tty = t.read(&format!("{fe}/tty"))?.map(c_value);
+            let tty = t.read_c(&format!("{fe}/tty"))?;
             info.pty_path = Some(tty.unwrap_or_else(|| c"/NO-SUCH-PATH".to_owned()));
         }
         Ok(())

@@ -143,7 +143,8 @@ fn validate(d: &DomainDevices) -> Result<DomainType> {
 /// libxl's `atoi`: anything but a decimal domid is an error, not domain 0.
 pub fn own_domid(t: &Txn<'_>) -> Result<u32> {
     let value = t
-        .read_string(OWN_DOMID_PATH)?
+        .read_c(OWN_DOMID_PATH)?
+        .map(|v| v.to_string_lossy().into_owned())
         .ok_or_else(|| Error::Fail(format!("failed to get own domid ({OWN_DOMID_PATH})")))?;
     value.parse().map_err(|_| {
         Error::Fail(format!(

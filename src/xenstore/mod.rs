@@ -275,11 +275,11 @@ impl Txn<'_> {
         ))
     }
 
-    /// The value at `path` as a C caller sees it: up to the first NUL, lossily as text.
-    pub fn read_string(&self, path: &str) -> Result<Option<String>> {
-        Ok(self.read(path)?.map(|v| {
-            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-            String::from_utf8_lossy(&v[..end]).into_owned()
+    /// The value at `path` as a C caller sees it: the bytes before the first NUL.
+    pub fn read_c(&self, path: &str) -> Result<Option<CString>> {
+        Ok(self.read(path)?.map(|mut v| {
+            v.truncate(v.iter().position(|&b| b == 0).unwrap_or(v.len()));
+            CString::new(v).expect("cut at the first NUL")
         }))
     }
 
