@@ -10,6 +10,17 @@
 
 #include <stdint.h>
 #include <xentoollog.h>
+#include <yajl/yajl_gen.h>
+
+/**
+ * `libxl_device_channel_add` exists.
+ */
+#define LIBXL_HAVE_DEVICE_CHANNEL_ADD 1
+
+/**
+ * `libxl_device_channel_list_free` exists.
+ */
+#define LIBXL_HAVE_DEVICE_CHANNEL_LIST_FREE 1
 
 /**
  * `LIBXL_HAVE_DEVICE_CHANNEL`: the channel API is present.
@@ -93,7 +104,8 @@ typedef enum libxl_error {
 
 /**
  * The library context (`libxl_ctx`): what every call made with it shares, such as the
- * caller's logger. Like libxl's, one context is used by one thread at a time.
+ * caller's logger and the xenstore connection. Like libxl's, a context may be used by
+ * several threads at once (libxenstore's handle and xentoollog's loggers are thread-safe).
  */
 typedef struct libxl__ctx libxl__ctx;
 
@@ -103,38 +115,14 @@ typedef struct libxl__ctx libxl__ctx;
  */
 typedef struct libxl_domain_config libxl_domain_config;
 
-typedef int libxl_devid;
-
-typedef struct libxl_channelinfo_pty {
-  char *path;
-} libxl_channelinfo_pty;
-
-typedef union libxl_channelinfo_u {
-  struct libxl_channelinfo_pty pty;
-} libxl_channelinfo_u;
-
-/**
- * `libxl_channelinfo`. Strings are `malloc`'d and owned by the struct.
- */
-typedef struct libxl_channelinfo {
-  char *backend;
-  uint32_t backend_id;
-  char *frontend;
-  uint32_t frontend_id;
-  libxl_devid devid;
-  int state;
-  int evtch;
-  int rref;
-  libxl_channel_connection connection;
-  union libxl_channelinfo_u u;
-} libxl_channelinfo;
-
 /**
  * The opaque library context from `libxl_ctx_alloc`.
  */
 typedef struct libxl__ctx libxl_ctx;
 
 typedef uint32_t libxl_domid;
+
+typedef int libxl_devid;
 
 typedef struct libxl_device_channel_socket {
   char *path;
@@ -177,6 +165,30 @@ typedef struct libxl_asyncop_how {
   union libxl_asyncop_how_u u;
 } libxl_asyncop_how;
 
+typedef struct libxl_channelinfo_pty {
+  char *path;
+} libxl_channelinfo_pty;
+
+typedef union libxl_channelinfo_u {
+  struct libxl_channelinfo_pty pty;
+} libxl_channelinfo_u;
+
+/**
+ * `libxl_channelinfo`. Strings are `malloc`'d and owned by the struct.
+ */
+typedef struct libxl_channelinfo {
+  char *backend;
+  uint32_t backend_id;
+  char *frontend;
+  uint32_t frontend_id;
+  libxl_devid devid;
+  int state;
+  int evtch;
+  int rref;
+  libxl_channel_connection connection;
+  union libxl_channelinfo_u u;
+} libxl_channelinfo;
+
 /**
  * One row of an enum's name table; the table ends with `{ NULL, -1 }`.
  */
@@ -189,6 +201,32 @@ typedef struct libxl_enum_string_table {
  * `{ name, value }` for each connection, ending with `{ NULL, -1 }` as libxl's tables do.
  */
 extern struct libxl_enum_string_table libxl_channel_connection_string_table[4];
+
+/**
+ * Add a channel to a running domain: libxl's validation and messages; `backend_domname`
+ * (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
+ * console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
+ * An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
+ * All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
+ * result; with a callback the callback receives the result and 0 is returned; completion
+ * by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+ *
+ * # Safety
+ * `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
+ */
+int libxl_device_channel_add(libxl_ctx *ctx,
+                             uint32_t domid,
+                             struct libxl_device_channel *channel,
+                             const struct libxl_asyncop_how *ao_how);
+
+/**
+ * Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.
+ * (libxl 4.17 lacks this; callers otherwise loop over `_dispose` and `free()` the array.)
+ *
+ * # Safety
+ * `list` is NULL or a `malloc`'d array of at least `nr` initialised channels.
+ */
+void libxl_device_channel_list_free(struct libxl_device_channel *list, int nr);
 
 /**
  * Set `*p` to its defaults (`devid` -1, everything else 0/NULL).
@@ -341,32 +379,6 @@ char *libxl_device_channel_to_json(libxl_ctx *ctx, struct libxl_device_channel *
  * `p` is NULL or initialised; `s` is NULL or a C string; `ctx` is NULL or live.
  */
 int libxl_device_channel_from_json(libxl_ctx *ctx, struct libxl_device_channel *p, const char *s);
-
-/**
- * Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.
- * (libxl 4.17 lacks this; callers otherwise loop over `_dispose` and `free()` the array.)
- *
- * # Safety
- * `list` is NULL or a `malloc`'d array of at least `nr` initialised channels.
- */
-void libxl_device_channel_list_free(struct libxl_device_channel *list, int nr);
-
-/**
- * Add a channel to a running domain: libxl's validation and messages; `backend_domname`
- * (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
- * console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
- * An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
- * All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
- * result; with a callback the callback receives the result and 0 is returned; completion
- * by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
- *
- * # Safety
- * `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
- */
-int libxl_device_channel_add(libxl_ctx *ctx,
-                             uint32_t domid,
-                             struct libxl_device_channel *channel,
-                             const struct libxl_asyncop_how *ao_how);
 
 /**
  * The channels of `domid` as libxl 4.17 lists them (numbered 0, 1, 2... in xenstore order;
@@ -528,5 +540,30 @@ int xlchannel_config_channels(libxl_ctx *ctx,
 int xlchannel_channel_parse_spec(libxl_ctx *ctx,
                                  const char *spec,
                                  struct libxl_device_channel *channel);
+
+/**
+ * Write `*p` into `hand` as libxl's `libxl_device_channel_gen_json` does.
+ *
+ * # Safety
+ * `hand` is NULL or a live yajl generator; `p` is NULL or initialised.
+ */
+yajl_gen_status libxl_device_channel_gen_json(yajl_gen hand, struct libxl_device_channel *p);
+
+/**
+ * Write `*p` into `hand` as libxl's `libxl_channelinfo_gen_json` does.
+ *
+ * # Safety
+ * `hand` is NULL or a live yajl generator; `p` is NULL or initialised.
+ */
+yajl_gen_status libxl_channelinfo_gen_json(yajl_gen hand, struct libxl_channelinfo *p);
+
+/**
+ * Write `*p` into `hand` as libxl's `libxl_channel_connection_gen_json` does: its name, or
+ * null when out of range.
+ *
+ * # Safety
+ * `hand` is NULL or a live yajl generator; `p` is NULL or readable.
+ */
+yajl_gen_status libxl_channel_connection_gen_json(yajl_gen hand, libxl_channel_connection *p);
 
 #endif  /* XLCHANNEL_LIBXL_CHANNEL_H */

@@ -1,6 +1,14 @@
 //! The library context behind `libxl_ctx`.
+//!
+//! Stand-alone, the context is this library's own ([`Context`], allocated by
+//! `libxl_ctx_alloc`). Embedded in libxenlight (feature `embedded`), `libxl_ctx` is libxl's own
+//! context: [`Context`] is then an opaque view of it, and its logger and xenstore handle are
+//! fetched through the accessors of the C glue compiled inside libxl (`libxl/glue/`).
+//! Everything else uses the same methods in both builds.
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+#[cfg(not(feature = "embedded"))]
+use crate::error::Result;
 use crate::ffi::types::xentoollog_logger;
 use crate::log::{Level, Logger, Site};
 use crate::xenstore::XenStore;
@@ -10,12 +18,15 @@ use crate::xenstore::XenStore;
 pub const LIBXL_ABI_VERSION: i32 = 0;
 
 /// The library context (`libxl_ctx`): what every call made with it shares, such as the
-/// caller's logger. Like libxl's, one context is used by one thread at a time.
+/// caller's logger and the xenstore connection. Like libxl's, a context may be used by
+/// several threads at once (libxenstore's handle and xentoollog's loggers are thread-safe).
+#[cfg(not(feature = "embedded"))]
 pub struct Context {
     logger: Logger,
     store: XenStore,
 }
 
+#[cfg(not(feature = "embedded"))]
 impl Context {
     /// libxl_ctx_alloc: check the caller's ABI version, adopt its logger and connect to
     /// xenstore (`XENSTORED_PATH` names the daemon's socket, as for libxenstore).
@@ -32,16 +43,65 @@ impl Context {
         Ok(Context { logger, store })
     }
 
-    pub fn store(&self) -> &XenStore {
-        &self.store
+    /// The context's connection, lent for the call.
+    pub fn store(&self) -> XenStore {
+        self.store.lend()
     }
 
     pub fn logger(&self) -> &Logger {
         &self.logger
     }
 
+    fn raw_logger(&self) -> *mut xentoollog_logger {
+        self.logger.raw()
+    }
+}
+
+/// libxl's own context, seen from inside libxenlight; only ever handled by reference.
+/// cbindgen:ignore
+#[cfg(feature = "embedded")]
+#[repr(C)]
+pub struct Context {
+    _opaque: [u8; 0],
+}
+
+/// `CTX->lg` and `CTX->xsh`, from libxl/glue/libxl_channel_glue.c.
+/// cbindgen:ignore
+#[cfg(feature = "embedded")]
+mod glue {
+    use super::Context;
+    use crate::ffi::types::xentoollog_logger;
+    extern "C" {
+        pub fn xlchannel_glue_ctx_logger(ctx: *const Context) -> *mut xentoollog_logger;
+        pub fn xlchannel_glue_ctx_xsh(ctx: *const Context) -> *mut crate::xenstore::XsHandle;
+    }
+}
+#[cfg(feature = "embedded")]
+use glue::*;
+
+#[cfg(feature = "embedded")]
+impl Context {
+    /// libxl's xenstore handle, lent for the call (libxl keeps it open as long as the context).
+    pub fn store(&self) -> XenStore {
+        // SAFETY: `self` is a live libxl context; its handle lives as long as it does.
+        unsafe { XenStore::borrowed(xlchannel_glue_ctx_xsh(self)) }
+            .expect("a libxl context always holds a xenstore handle")
+    }
+
+    pub fn logger(&self) -> Logger {
+        Logger::borrowed(self.raw_logger()).expect("a libxl context always holds a logger")
+    }
+
+    fn raw_logger(&self) -> *mut xentoollog_logger {
+        // SAFETY: `self` is a live libxl context.
+        unsafe { xlchannel_glue_ctx_logger(self) }
+    }
+}
+
+impl Context {
     pub fn log(&self, level: Level, site: Site, domid: Option<u32>, message: &str) {
-        self.logger.log(level, -1, site, domid, message);
+        // SAFETY: the context's logger lives as long as the context.
+        unsafe { crate::log::log_to(self.raw_logger(), level, -1, site, domid, message) }
     }
 
     /// Log an error the way libxl's LOG(ERROR, ...) does and pass it on.

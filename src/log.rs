@@ -84,6 +84,11 @@ impl Logger {
         NonNull::new(raw).map(|raw| Logger { raw, owned: true })
     }
 
+    /// A logger the caller owns and keeps alive; `None` for NULL.
+    pub fn borrowed(caller: *mut xentoollog_logger) -> Option<Logger> {
+        NonNull::new(caller).map(|raw| Logger { raw, owned: false })
+    }
+
     pub fn raw(&self) -> *mut xentoollog_logger {
         self.raw.as_ptr()
     }

@@ -95,7 +95,10 @@ const RUST_COMPARABLE: &[&str] = &[
 // Running bindgen
 // ------------------------------------------------------------------------------------------
 
-const REAL_WRAPPER: &str = "#include <libxl.h>\n";
+/// `_libxl_types_json.h` (which Debian installs beside `libxl.h`) declares the `_gen_json`
+/// functions over yajl's generator.
+const REAL_WRAPPER: &str =
+    "#include <libxl.h>\n#include <yajl/yajl_gen.h>\n#include <_libxl_types_json.h>\n";
 const OUR_WRAPPER: &str = "#include \"libxl_channel.h\"\n";
 
 /// libclang is loaded per process by bindgen; tests run on several threads, so bindgen runs are

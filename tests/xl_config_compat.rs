@@ -228,11 +228,30 @@ impl Bed {
 
     fn run_xl(&self, config: &[u8]) -> XlRun {
         std::fs::write(self.dir.join(FILE_NAME), config).expect("writing the config");
-        let out = Command::new(&self.xl)
-            .args(["-N", "create", FILE_NAME])
-            .current_dir(&self.dir)
-            .output()
-            .expect("running xl");
+        let run = self.run_xl_on(None);
+        // With the rebuilt libxenlight of `make libxl` named, the same xl must print the
+        // same on it (the uuid aside, which xl makes up anew each run).
+        if let Some(rebuilt) = std::env::var_os("XLCHANNEL_REBUILT_LIBXL") {
+            let again = self.run_xl_on(Some(&rebuilt));
+            assert!(
+                again.status == run.status
+                    && again.stderr == run.stderr
+                    && without_uuid(&again.stdout) == without_uuid(&run.stdout),
+                "xl -N create differs on the rebuilt libxenlight:\n{config:?}\nDebian's: {run:?}\nrebuilt: {again:?}",
+                config = String::from_utf8_lossy(config)
+            );
+        }
+        run
+    }
+
+    /// xl on Debian's libxenlight, or on the one in `lib_dir`.
+    fn run_xl_on(&self, lib_dir: Option<&std::ffi::OsStr>) -> XlRun {
+        let mut xl = Command::new(&self.xl);
+        xl.args(["-N", "create", FILE_NAME]).current_dir(&self.dir);
+        if let Some(dir) = lib_dir {
+            xl.env("LD_LIBRARY_PATH", dir);
+        }
+        let out = xl.output().expect("running xl");
         let stderr = out
             .stderr
             .strip_prefix(XL_CONF_MISSING.as_bytes())

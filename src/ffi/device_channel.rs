@@ -142,24 +142,3 @@ pub unsafe extern "C" fn libxl_device_channel_from_json(
         idl::from_json(ctx, p, s, site!("libxl_device_channel_from_json"))
     })
 }
-
-/// Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.
-/// (libxl 4.17 lacks this; callers otherwise loop over `_dispose` and `free()` the array.)
-///
-/// # Safety
-/// `list` is NULL or a `malloc`'d array of at least `nr` initialised channels.
-#[no_mangle]
-pub unsafe extern "C" fn libxl_device_channel_list_free(
-    list: *mut libxl_device_channel,
-    nr: c_int,
-) {
-    ffi_boundary!((), {
-        if list.is_null() {
-            return;
-        }
-        for i in 0..usize::try_from(nr).unwrap_or(0) {
-            idl::dispose(list.add(i));
-        }
-        libc::free(list.cast());
-    })
-}

@@ -7,46 +7,10 @@ use super::types::*;
 use crate::channel::store::{self, Filled};
 use crate::channel::{ChannelInfo, DeviceChannel};
 use crate::error::{code, Error, Result};
-use crate::log::Site;
 use crate::site;
 use crate::xenstore::{Txn, XenStore, XsTransaction, XBT_NULL};
 use libc::c_int;
 use std::ptr;
-
-/// Run a synchronous operation (which logs its own errors) and report it as libxl does for
-/// `ao_how`: NULL returns the
-/// result; a callback is called with it (before returning 0, which libxl allows for an
-/// operation that completes during its initiating call). Completion by event needs libxl's
-/// event loop, which this library does not have: ERROR_NI.
-///
-/// # Safety
-/// `ao_how` is NULL or valid; `ctx` is live.
-pub(crate) unsafe fn complete(
-    ctx: *mut libxl_ctx,
-    ao_how: *const libxl_asyncop_how,
-    site: Site,
-    op: impl FnOnce() -> Result<()>,
-) -> c_int {
-    let how = ao_how.as_ref();
-    if matches!(how, Some(h) if h.callback.is_none()) {
-        let e = Error::NotImplemented(
-            "completion by libxl event is not supported; pass a callback or NULL ao_how".into(),
-        );
-        log_error(ctx, site, &e);
-        return e.code();
-    }
-    let rc = match op() {
-        Ok(()) => 0,
-        Err(e) => e.code(),
-    };
-    match how.and_then(|h| h.callback.map(|cb| (cb, h.u.for_callback))) {
-        Some((callback, for_callback)) => {
-            callback(ctx, rc, for_callback);
-            0
-        }
-        None => rc,
-    }
-}
 
 /// Write back what add decided, as libxl does: the devid and the resolved backend domid.
 fn update_placed(channel: &mut libxl_device_channel, (devid, backend_domid): (i32, u32)) {
@@ -181,44 +145,6 @@ pub(crate) fn in_transaction<T>(
     }
 }
 
-/// Add a channel to a running domain: libxl's validation and messages; `backend_domname`
-/// (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
-/// console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
-/// An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
-/// All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
-/// result; with a callback the callback receives the result and 0 is returned; completion
-/// by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
-///
-/// # Safety
-/// `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
-#[no_mangle]
-pub unsafe extern "C" fn libxl_device_channel_add(
-    ctx: *mut libxl_ctx,
-    domid: u32,
-    channel: *mut libxl_device_channel,
-    ao_how: *const libxl_asyncop_how,
-) -> c_int {
-    ffi_boundary!(code::ERROR_FAIL, {
-        let site = site!("libxl_device_channel_add");
-        let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_mut()) else {
-            log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
-            return code::ERROR_INVAL;
-        };
-        complete(ctx, ao_how, site, || {
-            add_one(c.store(), XBT_NULL, domid, ch).map_err(|e| {
-                c.log_error(site, Some(domid), &e);
-                c.log(
-                    crate::log::Level::Error,
-                    site,
-                    Some(domid),
-                    "Unable to add channel device",
-                );
-                e
-            })
-        })
-    })
-}
-
 /// The channels of `domid` as libxl 4.17 lists them (numbered 0, 1, 2... in xenstore order;
 /// entry k is console k+1 when the consoles are 1..n). Returns a `malloc`'d array of `*num`
 /// initialised channels — NULL with `*num` 0 when there are none or on error (logged).
@@ -241,7 +167,7 @@ pub unsafe extern "C" fn libxl_device_channel_list(
             log_error(ctx, site, &Error::Invalid("NULL ctx or num".into()));
             return ptr::null_mut();
         };
-        let result = list(c.store(), XBT_NULL, domid);
+        let result = list(&c.store(), XBT_NULL, domid);
         match result {
             Ok((list, len)) => {
                 *n = c_int::try_from(len).unwrap_or(c_int::MAX);
@@ -288,7 +214,7 @@ pub unsafe extern "C" fn libxl_device_channel_getinfo(
             );
             return code::ERROR_INVAL;
         };
-        let result = getinfo(c.store(), XBT_NULL, domid, ch, info);
+        let result = getinfo(&c.store(), XBT_NULL, domid, ch, info);
         match result {
             Ok(()) => 0,
             Err(e) => {

@@ -43,7 +43,7 @@ fn decide(
     };
     let result = local_domain(local_domid).and_then(|local| {
         let devices = read(c)?;
-        need::need_xenpv_qemu(c.store(), &devices, local)
+        need::need_xenpv_qemu(&c.store(), &devices, local)
     });
     match result {
         Ok(Some(reason)) => {

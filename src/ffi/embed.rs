@@ -168,3 +168,32 @@ pub unsafe extern "C" fn xlchannel_xs_channel_getinfo(
         )
     })
 }
+
+/// The channel part of libxl's `libxl__need_xenpv_qemu`: 1 when a channel of `channels` is
+/// served by `local_domid` (xenconsoled serves only the primary console, so such a channel
+/// needs a qemu there), else 0; a logged `libxl_error` for bad arguments or an unknown
+/// `backend_domname`. The rest of the decision (vfb, 9pfs, qdisk, qusb, HVM) stays libxl's.
+///
+/// # Safety
+/// `ctx` is NULL or live; `channels` is NULL or points to `num` initialised channels.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_channels_need_qemu(
+    ctx: *mut libxl_ctx,
+    channels: *const libxl_device_channel,
+    num: c_int,
+    local_domid: u32,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        super::devicemodel::xlchannel_need_xenpv_qemu(
+            ctx,
+            libxl_domain_type::LIBXL_DOMAIN_TYPE_PV as c_int,
+            channels,
+            num,
+            0,
+            0,
+            0,
+            0,
+            local_domid,
+        )
+    })
+}

@@ -2,9 +2,11 @@
 //! core and turn its results into libxl's return conventions. Every export runs inside
 //! [`boundary::ffi_boundary`].
 
+pub mod additions;
 pub(crate) mod boundary;
 mod channelinfo;
 mod connection;
+#[cfg(not(feature = "embedded"))]
 mod context;
 pub(crate) mod cstring;
 mod device_channel;
@@ -12,6 +14,10 @@ mod device_ops;
 mod devicemodel;
 mod domain_config;
 mod embed;
+/// cbindgen:ignore
+#[cfg(feature = "embedded")]
+mod embedded;
 pub(crate) mod idl;
 pub mod types;
 mod xl_config;
+mod yajl;

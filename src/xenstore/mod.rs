@@ -147,6 +147,15 @@ impl XenStore {
         })
     }
 
+    /// Another value for the same connection, which never closes it: for a context that lends
+    /// its connection to one call.
+    pub fn lend(&self) -> XenStore {
+        XenStore {
+            handle: self.handle,
+            owned: false,
+        }
+    }
+
     /// Run `work` in a fresh transaction and commit it, starting again from scratch when
     /// another writer conflicts. `work` must be safe to repeat: it sees no effect of an
     /// earlier, abandoned attempt.

@@ -1,0 +1,154 @@
+/*
+ * Outside half of the inside-libxl channel test: builds domain configurations with channels,
+ * has libxenlight_test.so (run with LD_PRELOAD, libxl's convention) do domain creation's
+ * channel steps inside libxl against the test bed's xenstored, and checks what they left:
+ * console nodes and permissions, devids and backend domids written back, the answer of
+ * libxl__need_xenpv_qemu and the qemu -chardev arguments.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxl.h>
+#include <xenstore.h>
+
+#include "libxl_test_channels.h"
+#include "check.h"
+#include "xs_helpers.h"
+
+static struct xs_handle *xs;
+
+static void channel(libxl_device_channel *c, const char *name, libxl_channel_connection conn,
+                    const char *path, const char *backend)
+{
+    libxl_device_channel_init(c);
+    c->name = name ? strdup(name) : NULL;
+    libxl_device_channel_init_connection(c, conn);
+    if (path) c->u.socket.path = strdup(path);
+    if (backend) c->backend_domname = strdup(backend);
+}
+
+static void pv_config(libxl_domain_config *d, int num)
+{
+    libxl_domain_config_init(d);
+    d->c_info.type = LIBXL_DOMAIN_TYPE_PV;
+    d->num_channels = num;
+    d->channels = calloc(num ? num : 1, sizeof(*d->channels));
+}
+
+static void check_node(const char *path, const char *value, const char *perms)
+{
+    char buf[64];
+    char *got = xs_get(xs, path);
+    CHECK_STR(got, value);
+    free(got);
+    if (perms) CHECK_STR(xs_perms_text(xs, path, buf, sizeof(buf)), perms);
+}
+
+static void check_args(char **args, const char *const *want)
+{
+    int i;
+    CHECK(args != NULL);
+    if (!args) return;
+    for (i = 0; want[i]; i++) {
+        CHECK(args[i] != NULL);
+        if (!args[i]) return;
+        CHECK_STR(args[i], want[i]);
+    }
+    CHECK(args[i] == NULL);
+}
+
+static void free_args(char **args)
+{
+    for (int i = 0; args && args[i]; i++) free(args[i]);
+    free(args);
+}
+
+int main(void)
+{
+    xentoollog_logger *lg =
+        (xentoollog_logger *)xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
+    libxl_ctx *ctx;
+    libxl_domain_config d;
+    char **args;
+    int need;
+
+    xs = xs_open(0);
+    if (!xs || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, lg)) {
+        fprintf(stderr, "no xenstore or no libxl context\n");
+        return 2;
+    }
+    xs_put(xs, "/local/domain/0/domid", "0");
+    register_domain(xs, 0, "Domain-0");
+    register_domain(xs, 3, "driver-dom");
+    for (unsigned dom = 61; dom <= 64; dom++) register_domain(xs, dom, "guest");
+
+    /* Channels served by dom0 (and one by a driver domain): consoles 1, 2, 3; qemu needed. */
+    pv_config(&d, 3);
+    channel(&d.channels[0], "org.example.agent", LIBXL_CHANNEL_CONNECTION_PTY, NULL, NULL);
+    channel(&d.channels[1], "org.example.config", LIBXL_CHANNEL_CONNECTION_SOCKET,
+            "/run/xen/test-61.sock", NULL);
+    channel(&d.channels[2], "org.example.remote", LIBXL_CHANNEL_CONNECTION_PTY, NULL,
+            "driver-dom");
+    need = -1;
+    CHECK_INT(libxl_test_channels(ctx, 61, &d, &need, &args), 0);
+    CHECK_INT(need, 1);
+    CHECK_INT(d.channels[0].devid, 1);
+    CHECK_INT(d.channels[1].devid, 2);
+    CHECK_INT(d.channels[2].devid, 3);
+    CHECK_INT(d.channels[2].backend_domid, 3);
+    check_args(args, (const char *const[]){
+        "-chardev", "pty,id=libxl-channel1",
+        "-chardev", "socket,id=libxl-channel2,path=/run/xen/test-61.sock,server=on,wait=off",
+        "-chardev", "pty,id=libxl-channel3", NULL });
+    free_args(args);
+    check_node("/local/domain/61/device/console/1", "", "n61,r0");
+    check_node("/local/domain/61/device/console/1/name", "org.example.agent", "n0,r61");
+    check_node("/local/domain/61/device/console/1/output", "pty", "n0,r61");
+    check_node("/local/domain/61/device/console/1/state", "1", "n61,r0");
+    check_node("/local/domain/61/device/console/2/output", "chardev:libxl-channel2", "n0,r61");
+    check_node("/local/domain/61/device/console/2/backend",
+               "/local/domain/0/backend/console/61/2", NULL);
+    check_node("/local/domain/0/backend/console/61/2/connection", "socket", "n0,r61");
+    check_node("/local/domain/0/backend/console/61/2/path", "/run/xen/test-61.sock", "n0,r61");
+    check_node("/local/domain/3/backend/console/61/3/name", "org.example.remote", "n3,r61");
+    check_node("/local/domain/61/device/console/3/backend-id", "3", "n61,r3");
+    check_node("/libxl/61/device/console/2/path", "/run/xen/test-61.sock", "n0");
+    check_node("/libxl/61/device/console/3/backend", "/local/domain/3/backend/console/61/3",
+               "n0");
+    libxl_domain_config_dispose(&d);
+
+    /* Every channel served by the driver domain: no qemu here. */
+    pv_config(&d, 2);
+    channel(&d.channels[0], "a", LIBXL_CHANNEL_CONNECTION_PTY, NULL, "driver-dom");
+    channel(&d.channels[1], "b", LIBXL_CHANNEL_CONNECTION_PTY, NULL, "3");
+    CHECK_INT(libxl_test_channels(ctx, 62, &d, &need, &args), 0);
+    CHECK_INT(need, 0);
+    CHECK_INT(d.channels[0].backend_domid, 3);
+    CHECK_INT(d.channels[1].backend_domid, 3);
+    free_args(args);
+    libxl_domain_config_dispose(&d);
+
+    /* No channels: nothing written, no qemu, no arguments. */
+    pv_config(&d, 0);
+    CHECK_INT(libxl_test_channels(ctx, 63, &d, &need, &args), 0);
+    CHECK_INT(need, 0);
+    CHECK(args && !args[0]);
+    free_args(args);
+    CHECK(xs_get(xs, "/libxl/63/device/console") == NULL);
+    libxl_domain_config_dispose(&d);
+
+    /* A channel without a name fails creation with libxl's error; nothing is left. */
+    pv_config(&d, 2);
+    channel(&d.channels[0], "fine", LIBXL_CHANNEL_CONNECTION_PTY, NULL, NULL);
+    channel(&d.channels[1], NULL, LIBXL_CHANNEL_CONNECTION_PTY, NULL, NULL);
+    CHECK_INT(libxl_test_channels(ctx, 64, &d, &need, &args), ERROR_INVAL);
+    CHECK(args == NULL);
+    CHECK(xs_get(xs, "/libxl/64/device/console/1") == NULL);
+    CHECK(xs_get(xs, "/local/domain/64/device/console/1") == NULL);
+    libxl_domain_config_dispose(&d);
+
+    libxl_ctx_free(ctx);
+    xs_close(xs);
+    xtl_logger_destroy(lg);
+    return check_summary("libxl-inside");
+}

@@ -1,0 +1,121 @@
+//! What this library adds to libxl 4.17's channel API, in both builds, each with its
+//! `LIBXL_HAVE_*` macro: `libxl_device_channel_add` (hotplug) and
+//! `libxl_device_channel_list_free`. Embedded in libxenlight, `libxl_device_channel_add` is
+//! the C glue's (libxl/glue/), which wraps the same xenstore work in libxl's own
+//! asynchronous-operation machinery; its declaration here serves both builds.
+
+use super::boundary::ffi_boundary;
+use super::idl;
+use super::types::*;
+use libc::c_int;
+#[cfg(not(feature = "embedded"))]
+use {
+    super::device_ops::add_one,
+    super::idl::log_error,
+    crate::error::Result,
+    crate::error::{code, Error},
+    crate::log::Site,
+    crate::site,
+    crate::xenstore::XBT_NULL,
+};
+
+/// `libxl_device_channel_add` exists.
+pub const LIBXL_HAVE_DEVICE_CHANNEL_ADD: c_int = 1;
+/// `libxl_device_channel_list_free` exists.
+pub const LIBXL_HAVE_DEVICE_CHANNEL_LIST_FREE: c_int = 1;
+
+/// Run a synchronous operation (which logs its own errors) and report it as libxl does for
+/// `ao_how`: NULL returns the
+/// result; a callback is called with it (before returning 0, which libxl allows for an
+/// operation that completes during its initiating call). Completion by event needs libxl's
+/// event loop, which this library does not have: ERROR_NI.
+///
+/// # Safety
+/// `ao_how` is NULL or valid; `ctx` is live.
+#[cfg(not(feature = "embedded"))]
+unsafe fn complete(
+    ctx: *mut libxl_ctx,
+    ao_how: *const libxl_asyncop_how,
+    site: Site,
+    op: impl FnOnce() -> Result<()>,
+) -> c_int {
+    let how = ao_how.as_ref();
+    if matches!(how, Some(h) if h.callback.is_none()) {
+        let e = Error::NotImplemented(
+            "completion by libxl event is not supported; pass a callback or NULL ao_how".into(),
+        );
+        log_error(ctx, site, &e);
+        return e.code();
+    }
+    let rc = match op() {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    };
+    match how.and_then(|h| h.callback.map(|cb| (cb, h.u.for_callback))) {
+        Some((callback, for_callback)) => {
+            callback(ctx, rc, for_callback);
+            0
+        }
+        None => rc,
+    }
+}
+
+/// Add a channel to a running domain: libxl's validation and messages; `backend_domname`
+/// (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
+/// console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
+/// An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
+/// All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
+/// result; with a callback the callback receives the result and 0 is returned; completion
+/// by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+///
+/// # Safety
+/// `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
+#[cfg(not(feature = "embedded"))]
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_add(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+    ao_how: *const libxl_asyncop_how,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("libxl_device_channel_add");
+        let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_mut()) else {
+            log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
+            return code::ERROR_INVAL;
+        };
+        complete(ctx, ao_how, site, || {
+            add_one(&c.store(), XBT_NULL, domid, ch).map_err(|e| {
+                c.log_error(site, Some(domid), &e);
+                c.log(
+                    crate::log::Level::Error,
+                    site,
+                    Some(domid),
+                    "Unable to add channel device",
+                );
+                e
+            })
+        })
+    })
+}
+
+/// Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.
+/// (libxl 4.17 lacks this; callers otherwise loop over `_dispose` and `free()` the array.)
+///
+/// # Safety
+/// `list` is NULL or a `malloc`'d array of at least `nr` initialised channels.
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_list_free(
+    list: *mut libxl_device_channel,
+    nr: c_int,
+) {
+    ffi_boundary!((), {
+        if list.is_null() {
+            return;
+        }
+        for i in 0..usize::try_from(nr).unwrap_or(0) {
+            idl::dispose(list.add(i));
+        }
+        libc::free(list.cast());
+    })
+}
