@@ -12,6 +12,7 @@ mod device_ops;
 mod devicemodel;
 mod domain_config;
 mod embed;
+mod guest;
 pub(crate) mod idl;
 pub mod types;
 mod xl_config;
