@@ -1,5 +1,6 @@
 # xlchannel: `make` builds, `make check` runs every test, `make install` installs (the
-# library, its headers and pkg-config file, and the `xlchannel` command).
+# library, its headers and pkg-config file, the `xlchannel` command, and for guests the
+# `xlchannel-guest` helper with its udev rule; man pages).
 # Both `check` and `demo` install what they need first (see `deps`).
 
 CARGO      ?= cargo
@@ -8,6 +9,12 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+# The guest's udev rule. systemd's udev reads /usr/lib/udev/rules.d and
+# /usr/local/lib/udev/rules.d (and /etc/udev/rules.d, the admin's); an older udev only the
+# first and /etc: then set UDEVRULESDIR=/etc/udev/rules.d.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 DESTDIR    ?=
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -21,7 +28,7 @@ BUILD   := c-tests/build
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
 PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev xenstore-utils qemu-system-x86 \
-	python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune
+	python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune groff-base
 # Debian's interpreter, which python3-pytest belongs to (python3 on PATH may be another one).
 PYTHON3 := /usr/bin/python3
 
@@ -129,6 +136,14 @@ check-install: build
 	    sh -c '$(CC) $(CFLAGS_TEST) c-tests/pkgconfig_client.c -o $(BUILD)/pkgconfig_client $$(pkg-config --cflags --libs xlchannel) -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/usr/lib'
 	$(WITH_XENSTORED) --no-preload $(BUILD)/pkgconfig_client
 	$(BUILD)/stage/usr/bin/xlchannel --help >/dev/null
+	$(BUILD)/stage/usr/sbin/xlchannel-guest --version >/dev/null
+	grep -q 'RUN+="/usr/sbin/xlchannel-guest add $$devpath --syslog"' $(BUILD)/stage/usr/lib/udev/rules.d/90-xlchannel.rules
+	@for m in $(BUILD)/stage/usr/share/man/man1/xlchannel.1 $(BUILD)/stage/usr/share/man/man8/xlchannel-guest.8; do \
+	    out=$$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 $$m 2>&1); \
+	    if [ -n "$$out" ]; then echo "$$m: $$out"; exit 1; fi; done
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(CURDIR)/$(BUILD)/stage PREFIX=/usr LIBDIR=/usr/lib
+	@left=$$(find $(BUILD)/stage -type f -o -type l); \
+	    if [ -n "$$left" ]; then echo "uninstall left: $$left"; exit 1; fi
 
 # ASan must come first in a process, so programs that do not load real libxenlight run
 # without the test bed's preload library.
@@ -179,12 +194,19 @@ install: build
 	install -m 0644 $(HEADER) $(EMBED_HEADER) $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' xlchannel.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(RELEASE)/xlchannel-guest $(DESTDIR)$(SBINDIR)/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' udev/90-xlchannel.rules.in > $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules
+	install -m 0644 man/xlchannel.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/xlchannel-guest.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xlchannel
 	rm -f $(DESTDIR)$(LIBDIR)/libxlchannel.so* $(DESTDIR)$(LIBDIR)/libxlchannel.a \
 	    $(DESTDIR)$(INCLUDEDIR)/libxl_channel.h $(DESTDIR)$(INCLUDEDIR)/libxl_channel_embed.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
+	rm -f $(DESTDIR)$(SBINDIR)/xlchannel-guest $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules \
+	    $(DESTDIR)$(MANDIR)/man1/xlchannel.1 $(DESTDIR)$(MANDIR)/man8/xlchannel-guest.8
 
 clean:
 	$(CARGO) clean
