@@ -4,14 +4,41 @@ use super::boundary::ffi_boundary;
 use super::types::*;
 use crate::error::code;
 use crate::guest;
-use crate::log::{Level, Logger};
+use crate::log::{log_to, Level, Logger, Site};
 use crate::site;
 use libc::{c_char, c_int, c_uint};
 use std::ffi::{CStr, OsStr};
 use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+/// The stderr logger for callers that pass none, made once and kept for the process: this
+/// call has no context to own one, and a logger made per call would cost a descriptor each
+/// time (xentoollog's stdio logger does not close its stream).
+struct StderrLogger(Logger);
+
+// SAFETY: the logger is only used under the mutex below, one thread at a time; xentoollog's
+// stdio logger keeps no thread-bound state.
+unsafe impl Send for StderrLogger {}
+
+fn log_error(lg: *mut xentoollog_logger, site: Site, message: &str) {
+    if !lg.is_null() {
+        // SAFETY: a non-NULL logger is live, per the contract.
+        unsafe { log_to(lg, Level::Error, -1, site, None, message) };
+        return;
+    }
+    static STDERR: OnceLock<Option<Mutex<StderrLogger>>> = OnceLock::new();
+    let stderr = STDERR
+        .get_or_init(|| Logger::new(std::ptr::null_mut()).map(|l| Mutex::new(StderrLogger(l))));
+    if let Some(logger) = stderr {
+        let logger = logger
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        logger.0.log(Level::Error, -1, site, None, message);
+    }
+}
 
 /// Inside a guest: wait up to `timeout_ms` milliseconds for the channel `name` to appear as
 /// `<dev_dir>/xen-channel/<name>` (made by `xlchannel-guest` from its udev rule when the
@@ -39,17 +66,14 @@ pub unsafe extern "C" fn xlchannel_guest_open_channel(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("xlchannel_guest_open_channel");
-        let Some(logger) = Logger::new(lg) else {
-            return code::ERROR_FAIL;
-        };
         // SAFETY: NULL or writable, per the contract.
         let Some(out) = (unsafe { fd_r.as_mut() }) else {
-            logger.log(Level::Error, -1, site, None, "NULL fd_r passed");
+            log_error(lg, site, "NULL fd_r passed");
             return code::ERROR_INVAL;
         };
         *out = -1;
         if name.is_null() {
-            logger.log(Level::Error, -1, site, None, "NULL name passed");
+            log_error(lg, site, "NULL name passed");
             return code::ERROR_INVAL;
         }
         // SAFETY: a non-NULL C string, per the contract.
@@ -69,7 +93,7 @@ pub unsafe extern "C" fn xlchannel_guest_open_channel(
                 0
             }
             Err(e) => {
-                logger.log(Level::Error, -1, site, None, &e.to_string());
+                log_error(lg, site, &e.to_string());
                 e.code()
             }
         }
