@@ -39,7 +39,10 @@ def open_channel(name: Union[str, bytes], timeout: float,
     Raises `TimedOutError` (ERROR_TIMEDOUT) when the channel did not appear in time,
     `InvalidError` for a name that is not one safe file name, `FailError` when the dev dir is
     missing or the open fails; each carries the library's messages, which also go to
-    `logger` (default: the `xlchannel` logger; None for none)."""
+    `logger` (default: the `xlchannel` logger; None for none).
+
+    The wait happens in C without the GIL, and signals do not end it early: for a long or
+    open-ended wait, call this in a loop with a timeout of a few seconds."""
     if isinstance(name, str):
         name_b = name.encode(ENCODING, ERRORS)
     elif isinstance(name, bytes):
