@@ -264,6 +264,27 @@ fn existing_files_of_a_channels_name() {
         ]
     );
     assert_eq!(fs::read(dev.channels().join("org.file")).unwrap(), b"keep");
+
+    // A dev dir that does not exist, or an xen-channel that is not a directory.
+    let missing = DevDir(dev.0.join("missing"));
+    expect(
+        &helper("add", 141, &missing),
+        1,
+        &format!(
+            "xlchannel-guest: creating {}: No such file or directory (os error 2)\n",
+            missing.channels().display()
+        ),
+    );
+    let odd = DevDir::new("existing-odd");
+    fs::write(odd.channels(), b"").unwrap();
+    expect(
+        &helper("add", 141, &odd),
+        1,
+        &format!(
+            "xlchannel-guest: {} exists and is not a directory\n",
+            odd.channels().display()
+        ),
+    );
 }
 
 #[test]

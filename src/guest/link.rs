@@ -65,7 +65,14 @@ pub fn link_console(
     let dir = dev_dir.join(CHANNEL_DIR);
     match fs::DirBuilder::new().mode(0o755).create(&dir) {
         Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if !dir.is_dir() {
+                return Err(GuestError::Io(format!(
+                    "{} exists and is not a directory",
+                    dir.display()
+                )));
+            }
+        }
         Err(e) => return Err(io_error("creating", &dir, e)),
     }
     let link = dir.join(OsStr::from_bytes(&name));
