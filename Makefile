@@ -1,5 +1,6 @@
 # xlchannel: `make` builds, `make check` runs every test, `make install` installs (the
-# library, its headers and pkg-config file, and the `xlchannel` command).
+# library, its headers and pkg-config file, the `xlchannel` command, and for guests the
+# `xlchannel-guest` helper with its udev rule; man pages).
 # Both `check` and `demo` install what they need first (see `deps`).
 
 CARGO      ?= cargo
@@ -8,6 +9,12 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+# The guest's udev rule. systemd's udev reads /usr/lib/udev/rules.d and
+# /usr/local/lib/udev/rules.d (and /etc/udev/rules.d, the admin's); an older udev only the
+# first and /etc: then set UDEVRULESDIR=/etc/udev/rules.d.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 DESTDIR    ?=
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -20,8 +27,8 @@ BUILD   := c-tests/build
 
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
-PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev libyajl-dev xenstore-utils qemu-system-x86 \
-	python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune
+PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev libyajl-dev xenstore-utils \
+	qemu-system-x86 python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune groff-base
 # Debian's interpreter, which python3-pytest belongs to (python3 on PATH may be another one).
 PYTHON3 := /usr/bin/python3
 
@@ -49,7 +56,8 @@ deps:
 
 # build.rs generates the headers into its OUT_DIR; `make header` copies them into include/,
 # and the check fails while a committed copy differs from a fresh one.
-GENERATED_HEADERS = $(shell ls -td $(RELEASE)/build/xlchannel-*/out/include 2>/dev/null | head -n1)
+# (build.rs rewrites them on every run: the newest copy is from the latest sources).
+GENERATED_HEADERS = $(dir $(shell ls -t $(RELEASE)/build/xlchannel-*/out/include/libxl_channel.h 2>/dev/null | head -n1))
 
 header: build
 	cp $(GENERATED_HEADERS)/libxl_channel.h $(GENERATED_HEADERS)/libxl_channel_embed.h include/
@@ -57,7 +65,7 @@ header: build
 check-header: deps
 	$(CARGO) build --release --locked
 	@$(SONAME_LINK)
-	@fresh=$$(ls -td $(RELEASE)/build/xlchannel-*/out/include | head -n1); \
+	@fresh=$$(dirname $$(ls -t $(RELEASE)/build/xlchannel-*/out/include/libxl_channel.h | head -n1)); \
 	for h in $(HEADER) $(EMBED_HEADER); do \
 	    if ! cmp -s $$h $$fresh/$${h#include/}; then \
 	        echo "$$h is stale: run 'make header' and commit it"; \
@@ -82,6 +90,14 @@ $(BUILD)/test_xl_config: c-tests/test_xl_config.c c-tests/check.h c-tests/captur
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
 $(BUILD)/test_devicemodel: c-tests/test_devicemodel.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+$(BUILD)/test_guest: c-tests/test_guest.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+$(BUILD)/test_socket_path: c-tests/test_socket_path.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
@@ -125,18 +141,28 @@ check-install: build
 	    sh -c '$(CC) $(CFLAGS_TEST) c-tests/pkgconfig_client.c -o $(BUILD)/pkgconfig_client $$(pkg-config --cflags --libs xlchannel) -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/usr/lib'
 	$(WITH_XENSTORED) --no-preload $(BUILD)/pkgconfig_client
 	$(BUILD)/stage/usr/bin/xlchannel --help >/dev/null
+	$(BUILD)/stage/usr/sbin/xlchannel-guest --version >/dev/null
+	grep -q 'RUN+="/usr/sbin/xlchannel-guest add $$devpath --syslog"' $(BUILD)/stage/usr/lib/udev/rules.d/90-xlchannel.rules
+	@for m in $(BUILD)/stage/usr/share/man/man1/xlchannel.1 $(BUILD)/stage/usr/share/man/man8/xlchannel-guest.8; do \
+	    out=$$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 $$m 2>&1); \
+	    if [ -n "$$out" ]; then echo "$$m: $$out"; exit 1; fi; done
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(CURDIR)/$(BUILD)/stage PREFIX=/usr LIBDIR=/usr/lib
+	@left=$$(find $(BUILD)/stage -type f -o -type l); \
+	    if [ -n "$$left" ]; then echo "uninstall left: $$left"; exit 1; fi
 
 # ASan must come first in a process, so programs that do not load real libxenlight run
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config test_xl_config
+	test_devicemodel_config test_xl_config test_guest test_socket_path
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xl_config
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_guest $(CURDIR)/$(RELEASE)/xlchannel-guest
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_socket_path
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
@@ -192,12 +218,19 @@ install: build
 	install -m 0644 $(HEADER) $(EMBED_HEADER) $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' xlchannel.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(RELEASE)/xlchannel-guest $(DESTDIR)$(SBINDIR)/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' udev/90-xlchannel.rules.in > $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules
+	install -m 0644 man/xlchannel.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/xlchannel-guest.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xlchannel
 	rm -f $(DESTDIR)$(LIBDIR)/libxlchannel.so* $(DESTDIR)$(LIBDIR)/libxlchannel.a \
 	    $(DESTDIR)$(INCLUDEDIR)/libxl_channel.h $(DESTDIR)$(INCLUDEDIR)/libxl_channel_embed.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
+	rm -f $(DESTDIR)$(SBINDIR)/xlchannel-guest $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules \
+	    $(DESTDIR)$(MANDIR)/man1/xlchannel.1 $(DESTDIR)$(MANDIR)/man8/xlchannel-guest.8
 
 clean:
 	$(CARGO) clean

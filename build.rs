@@ -39,7 +39,11 @@ fn main() {
 fn write_header(builder: cbindgen::Builder, header: &Path) {
     match builder.generate() {
         Ok(bindings) => {
-            bindings.write_to_file(header);
+            // Written on every run (not only when changed), so the newest copy under
+            // target/*/build is the one from the latest sources: `make header` takes that.
+            let mut text = Vec::new();
+            bindings.write(&mut text);
+            std::fs::write(header, text).expect("OUT_DIR is writable");
         }
         Err(e) => println!(
             "cargo:warning=cbindgen could not generate {}: {e}",

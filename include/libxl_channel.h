@@ -490,6 +490,30 @@ int xlchannel_dm_chardev_args(libxl_ctx *ctx,
 void xlchannel_dm_args_free(char **args);
 
 /**
+ * Inside a guest: wait up to `timeout_ms` milliseconds for the channel `name` to appear as
+ * `<dev_dir>/xen-channel/<name>` (made by `xlchannel-guest` from its udev rule when the
+ * channel's console arrives; inotify, no polling) and open it for reading and writing
+ * (`O_RDWR | O_NOCTTY | O_CLOEXEC`). `dev_dir` NULL means `/dev`. A `timeout_ms` of 0 tries
+ * once.
+ *
+ * Needs no context and no xenstore: errors are logged through `lg` like libxl's (NULL: to
+ * stderr, warnings and errors). Returns 0 with the new descriptor in `*fd_r` (the caller
+ * closes it), or with `*fd_r` = -1: ERROR_INVAL for NULL `name` or `fd_r`, or a name that is
+ * not one safe file name (empty, `.`, `..`, a `/`, a control byte, over 255 bytes);
+ * ERROR_TIMEDOUT when the channel did not appear in time; ERROR_FAIL when `dev_dir` does
+ * not exist, inotify fails, or the open fails other than for a missing file.
+ *
+ * # Safety
+ * `lg` is NULL or a live logger; `name` and `dev_dir` are NULL or C strings; `fd_r` is NULL
+ * or writable.
+ */
+int xlchannel_guest_open_channel(xentoollog_logger *lg,
+                                 const char *name,
+                                 const char *dev_dir,
+                                 unsigned int timeout_ms,
+                                 int *fd_r);
+
+/**
  * Read the channels of an xl domain configuration file (`len` bytes at `data`; NUL bytes
  * and any encoding are read as xl reads them) exactly as `xl create` 4.17 does: libxlutil's
  * syntax and the `channel = [ "SPEC", ... ]` rules. `source_name` names the file in

@@ -16,6 +16,8 @@ pub mod ffi;
 #[cfg(test)]
 mod fuzz;
 /// cbindgen:ignore
+pub mod guest; // the in-guest side: channel links and open-by-name
+/// cbindgen:ignore
 pub mod json;
 /// cbindgen:ignore
 pub mod log;

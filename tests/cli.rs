@@ -190,6 +190,9 @@ fn list_matches_real_xl_channel_list() {
         &["41", "bogus", "42"],
         &["", "41"],
         &["--", "-7"],
+        // xl's strtoul: out-of-range domids wrap (list only reads).
+        &["4294967296"],
+        &["4294967301", "41"],
         &["41", "--help"],
         &["-x", "41"],
         &["-q"],
@@ -364,6 +367,290 @@ fn add_prints_console_devids_and_xl_messages() {
     let xl = real_xl(&["channel-list", "cli-add"], "51 52", None);
     expect(&xl, 0, &ours(&["list", "cli-add"]).stdout, "");
     assert_eq!(xl.stdout.lines().count(), 4);
+}
+
+#[test]
+fn add_takes_only_existing_domains_in_range() {
+    let xs = store();
+    register(&xs, 5, "cli-five");
+    register(&xs, 32751, "cli-last");
+    // xl's strtoul would make these dom0 (an empty string, 2^32) and domain 5 (2^32 + 5).
+    for (domain, stderr) in [
+        ("", "xlchannel add: DOMAIN is empty; give a domid or a domain name\n"),
+        (
+            "4294967296",
+            "xlchannel add: domid 4294967296 is out of range: domains have ids 0 to 32751\n",
+        ),
+        (
+            "4294967301",
+            "xlchannel add: domid 4294967301 is out of range: domains have ids 0 to 32751\n",
+        ),
+        (
+            "99999999999999999999999",
+            "xlchannel add: domid 99999999999999999999999 is out of range: domains have ids 0 to 32751\n",
+        ),
+        (
+            "32752",
+            "xlchannel add: domid 32752 is out of range: domains have ids 0 to 32751\n",
+        ),
+        ("65535", "xlchannel add: domid 65535 is out of range: domains have ids 0 to 32751\n"),
+        ("32750", "xlchannel add: domain 32750 does not exist\n"),
+        ("+5", "+5 is an invalid domain identifier (rc=-6)\n"),
+        (" 5", " 5 is an invalid domain identifier (rc=-6)\n"),
+    ] {
+        expect(&ours(&["add", domain, "connection=pty,name=x"]), 1, "", stderr);
+    }
+    expect(
+        &ours(&["add", "--", "-5", "connection=pty,name=x"]),
+        1,
+        "",
+        "-5 is an invalid domain identifier (rc=-6)\n",
+    );
+    for domain in ["", "4294967296", "4294967301"] {
+        expect(
+            &ours(&["add", "--config", "/nonexistent.cfg", domain]),
+            3,
+            "",
+            "Failed to read config file: /nonexistent.cfg: No such file or directory\n",
+        );
+    }
+    assert_eq!(read(&xs, "/libxl/0"), None);
+    assert_eq!(read(&xs, "/libxl/5"), None);
+    assert_eq!(read(&xs, "/local/domain/0/device/console/1"), None);
+    // The last domid in range, a leading zero, and a name all work.
+    expect(
+        &ours(&["add", "32751", "connection=pty,name=x"]),
+        0,
+        "1\n",
+        "",
+    );
+    expect(
+        &ours(&["add", "005", "connection=pty,name=x"]),
+        0,
+        "1\n",
+        "",
+    );
+    expect(
+        &ours(&["add", "cli-five", "connection=pty,name=y"]),
+        0,
+        "2\n",
+        "",
+    );
+    assert_eq!(
+        read(&xs, "/libxl/5/device/console/2/name").as_deref(),
+        Some(&b"y"[..])
+    );
+}
+
+#[test]
+fn add_refuses_relative_socket_paths() {
+    let xs = store();
+    register(&xs, 53, "cli-paths");
+    for (spec, stderr) in [
+        (
+            "connection=socket,name=r,path=run/agent.sock",
+            "xlchannel add: channel 1 has a relative path 'run/agent.sock'; a socket path must be absolute\n",
+        ),
+        (
+            "connection=socket,name=r,path=./agent.sock",
+            "xlchannel add: channel 1 has a relative path './agent.sock'; a socket path must be absolute\n",
+        ),
+    ] {
+        expect(&ours(&["add", "53", spec]), 1, "", stderr);
+    }
+    assert_eq!(read(&xs, "/libxl/53"), None);
+    // (An empty path, which xl's SPEC reader refuses itself, is refused by the library's
+    // add: c-tests/test_socket_path.c.) A pty's path is ignored, as xl ignores it.
+    expect(
+        &ours(&["add", "53", "connection=pty,name=p,path=relative"]),
+        0,
+        "1\n",
+        "",
+    );
+}
+
+#[test]
+fn add_from_an_xl_config() {
+    let xs = store();
+    register(&xs, 54, "cli-config");
+    let dir = std::env::temp_dir().join(format!("xlchannel-cli-add.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{GUEST}{text}")).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = file(
+        "good.cfg",
+        "channel = [ \"connection=socket,name=org.cfg.agent,path=/run/agent.sock,speed=9\",\n\
+                     \"connection=pty,name=org.cfg.console\" ]\n",
+    );
+    let warning = "unknown channel parameter 'speed', ignoring\n";
+    // The same warnings as `config` (which matches `xl -N create`), then the devids.
+    assert_eq!(ours(&["config", &good]).stderr, warning);
+    expect(
+        &ours(&["add", "cli-config", "--config", &good]),
+        0,
+        "1\n2\n",
+        warning,
+    );
+    let equals = format!("--config={good}");
+    expect(&ours(&["add", "54", &equals]), 0, "3\n4\n", warning);
+    expect(
+        &ours(&["add", "--config", &good, "54"]),
+        0,
+        "5\n6\n",
+        warning,
+    );
+    assert_eq!(
+        read(&xs, "/libxl/54/device/console/1/path").as_deref(),
+        Some(&b"/run/agent.sock"[..])
+    );
+    assert_eq!(
+        read(&xs, "/libxl/54/device/console/6/name").as_deref(),
+        Some(&b"org.cfg.console"[..])
+    );
+
+    // Configs xl refuses: xl's messages and status, nothing added.
+    for (name, text) in [
+        ("nopath.cfg", "channel = [ \"connection=socket,name=n\" ]\n"),
+        ("syntax.cfg", "channel = [ \"connection=pty\",\n"),
+        ("noconn.cfg", "channel = [ \"x=1,name=n\" ]\n"),
+        (
+            "relative.cfg",
+            "channel = [ \"connection=pty,name=ok\", \"connection=socket,name=r,path=r.sock\" ]\n",
+        ),
+    ] {
+        let path = file(name, text);
+        let config = ours(&["config", &path]);
+        let got = ours(&["add", "54", "--config", &path]);
+        if config.status == 0 {
+            // xl accepts it; the library refuses it (all or nothing).
+            expect(
+                &got,
+                1,
+                "",
+                "xlchannel add: channel 8 has a relative path 'r.sock'; a socket path must be absolute\n",
+            );
+        } else {
+            expect(&got, config.status, "", &config.stderr);
+            assert_ne!(config.stderr, "", "{name}");
+        }
+    }
+    assert_eq!(read(&xs, "/libxl/54/device/console/7"), None);
+
+    let empty = file("empty.cfg", "");
+    expect(
+        &ours(&["add", "54", "--config", &empty]),
+        0,
+        "",
+        &format!("xlchannel add: {empty} has no channels; nothing added\n"),
+    );
+    expect(
+        &ours(&["add", "59", "--config", &empty]),
+        1,
+        "",
+        "xlchannel add: domain 59 does not exist\n",
+    );
+    let missing = dir.join("missing.cfg");
+    let missing = missing.to_str().unwrap();
+    expect(
+        &ours(&["add", "54", "--config", missing]),
+        3,
+        "",
+        &format!("Failed to read config file: {missing}: No such file or directory\n"),
+    );
+    for (args, stderr) in [
+        (
+            vec!["add", "54", "--config"],
+            "xlchannel add: --config needs a FILE; see 'xlchannel add --help'\n",
+        ),
+        (
+            vec!["add", "54", "--config", &good, "--config", &good],
+            "xlchannel add: --config given twice; see 'xlchannel add --help'\n",
+        ),
+        (
+            vec!["add", "54", "--config", &good, "connection=pty,name=x"],
+            "xlchannel add: expects DOMAIN and --config FILE, no SPECs; see 'xlchannel add --help'\n",
+        ),
+        (
+            vec!["add", "--config", &good],
+            "xlchannel add: expects DOMAIN and --config FILE, no SPECs; see 'xlchannel add --help'\n",
+        ),
+    ] {
+        expect(&ours(&args), 2, "", stderr);
+    }
+    let xl = real_xl(&["channel-list", "54"], "54", None);
+    expect(&xl, 0, &ours(&["list", "54"]).stdout, "");
+    assert_eq!(xl.stdout.lines().count(), 7);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---- list --json --------------------------------------------------------------------
+
+#[test]
+fn list_json_shows_names_paths_backends_and_states() {
+    let xs = store();
+    register(&xs, 71, "cli-json");
+    register(&xs, 72, "cli-json-drv");
+    register(&xs, 73, "cli-json-none");
+    register(&xs, 74, "cli-json-bad");
+    expect(
+        &ours(&[
+            "add",
+            "cli-json",
+            "connection=socket,name=org.json.agent,path=/run/a \"b\".sock",
+            "connection=pty,name=org.json.console",
+            "backend=cli-json-drv,connection=pty,name=org.json.drv",
+        ]),
+        0,
+        "1\n2\n3\n",
+        "",
+    );
+    expect(&ours(&["add", "74", "connection=pty,name=b"]), 0, "1\n", "");
+    // What a running guest and its backends leave in the frontend.
+    write(&xs, "/local/domain/71/device/console/1/state", b"4");
+    write(&xs, "/local/domain/71/device/console/2/tty", b"/dev/pts/3");
+    let channels = "[\n    {\n        \"domid\": 71,\n        \"devid\": 1,\n        \"name\": \"org.json.agent\",\n        \"connection\": \"socket\",\n        \"path\": \"/run/a \\\"b\\\".sock\",\n        \"backend_domid\": 0,\n        \"state\": 4\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 2,\n        \"name\": \"org.json.console\",\n        \"connection\": \"pty\",\n        \"path\": \"/dev/pts/3\",\n        \"backend_domid\": 0,\n        \"state\": 1\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 3,\n        \"name\": \"org.json.drv\",\n        \"connection\": \"pty\",\n        \"path\": null,\n        \"backend_domid\": 72,\n        \"state\": 1\n    }\n]\n";
+    expect(&ours(&["list", "--json", "cli-json"]), 0, channels, "");
+    expect(&ours(&["list", "--json", "71", "73"]), 0, channels, "");
+    expect(&ours(&["list", "--json", "73"]), 0, "[\n\n]\n", "");
+    // Every DOMAIN is resolved before anything is printed.
+    expect(
+        &ours(&["list", "--json", "71", "nope"]),
+        1,
+        "",
+        "nope is an invalid domain identifier (rc=-6)\n",
+    );
+    // A console whose backend is not recorded: its channel with nulls, a line, status 1.
+    xs.transaction(|t| t.rm("/libxl/74/device/console/1/backend"))
+        .unwrap();
+    expect(
+        &ours(&["list", "--json", "74"]),
+        1,
+        "[\n    {\n        \"domid\": 74,\n        \"devid\": 1,\n        \"name\": \"b\",\n        \"connection\": \"pty\",\n        \"path\": null,\n        \"backend_domid\": null,\n        \"state\": null\n    }\n]\n",
+        "xlchannel list: domain 74: console 1: /libxl/74/device/console/1/backend does not exist\n",
+    );
+    // A domain whose channels cannot be listed is left out, with a line and status 1.
+    write(&xs, "/libxl/74/device/console/1/connection", b"tcp");
+    expect(
+        &ours(&["list", "--json", "74", "71"]),
+        1,
+        channels,
+        "xlchannel list: domain 74: /libxl/74/device/console/1/connection is 'tcp': not pty or socket\n",
+    );
+    // The xl-compatible list is unchanged by all this.
+    let xl = real_xl(&["channel-list", "71"], "71 72", None);
+    expect(&xl, 0, &ours(&["list", "71"]).stdout, "");
+    expect(
+        &ours(&["list", "--json"]),
+        2,
+        &ours(&["list", "--help"]).stdout,
+        "'xlchannel list' requires at least 1 argument.\n\n",
+    );
+    let help = ours(&["list", "--json", "--help"]);
+    assert_eq!((help.status, help.stderr.as_str()), (0, ""));
+    assert!(help.stdout.contains("xlchannel list --json DOMAIN..."));
 }
 
 // ---- dm-args ------------------------------------------------------------------------
@@ -573,6 +860,12 @@ fn help_and_usage_errors() {
         .stdout
         .starts_with("Usage: xlchannel COMMAND [ARGS...]\n"));
     assert_eq!(ours(&["help"]), top);
+    expect(
+        &ours(&["--version"]),
+        0,
+        &format!("xlchannel {}\n", env!("CARGO_PKG_VERSION")),
+        "",
+    );
     expect(
         &ours(&[]),
         2,

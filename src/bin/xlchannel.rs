@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use xlchannel::channel::json::device_channels_to_json;
 use xlchannel::channel::{store, ChannelInfo, Connection, DeviceChannel};
 use xlchannel::devicemodel::chardev_args;
+use xlchannel::json::JsonWriter;
 use xlchannel::xenstore::XenStore;
 use xlchannel::xlcfg::{self, Diagnostic};
 use xlchannel::Error;
@@ -30,11 +31,15 @@ Xen channels as xl 4.17 configures and lists them, through the xlchannel library
 Commands:
   config FILE           print the channels of an xl domain config as libxl JSON
   add DOMAIN SPEC...    add channels to a domain; prints each one's console devid
+  add DOMAIN --config FILE
+                        add the channels of an xl domain config to a domain
   list DOMAIN...        list the channels of domains, as `xl channel-list` does
+  list --json DOMAIN... the same channels as JSON, with names and paths
   dm-args DOMAIN        print the qemu -chardev arguments of a domain's channels
 
 DOMAIN is a domid or a domain name (/local/domain/*/name). The daemon is the one
-libxenstore finds (XENSTORED_PATH). 'xlchannel COMMAND --help' tells more.
+libxenstore finds (XENSTORED_PATH). 'xlchannel COMMAND --help' tells more;
+'xlchannel --version' prints the version.
 ";
 
 const CONFIG_HELP: &str = "\
@@ -55,24 +60,44 @@ Nothing else in the file is checked.
 
 const ADD_HELP: &str = "\
 Usage: xlchannel add DOMAIN SPEC...
+       xlchannel add DOMAIN --config FILE
 
 Add channels to a running domain. Each SPEC is written as a string of an xl config's
 channel list, for example
     connection=socket,name=org.example.agent,path=/run/agent.sock
     connection=pty,name=org.example.console,backend=driver-dom
-and read as xl reads it (same warnings and errors). All SPECs are read first, then the
-channels are added in one xenstore transaction: all of them, or none. Each takes the
-first free console devid >= 1, printed on a line of its own.
+and read as xl reads it (same warnings and errors). With --config FILE (or
+--config=FILE), the channels are those of the xl domain configuration FILE, read as
+`xl create` reads them (as `xlchannel config FILE` shows them; the same warnings, errors
+and exit status). All channels are read first, then added in one xenstore transaction:
+all of them, or none. Each takes the first free console devid >= 1, printed on a line of
+its own. A socket channel's path must be absolute.
+
+DOMAIN must be a domid of an existing domain, 0 to 32751 (domids from 32752 up are
+reserved), or the name of an existing domain.
 
 Console devid N is channel N-1 in `xlchannel list` when the domain's consoles are 1..n.
 ";
 
 const LIST_HELP: &str = "\
 Usage: xlchannel list DOMAIN...
+       xlchannel list --json DOMAIN...
 
 List the channels of each DOMAIN exactly as `xl channel-list` 4.17 does: the same header,
 columns and rows on stdout, the same errors and exit status (1 for a DOMAIN that is not
 a domid or a known name; 2 without a DOMAIN). Idx numbers a domain's channels from 0.
+
+With --json: one JSON array on stdout with an object per channel, the domains in the
+order given and each domain's channels in console devid order:
+    {\"domid\": 7, \"devid\": 1, \"name\": \"org.example.agent\",
+     \"connection\": \"socket\", \"path\": \"/run/agent.sock\",
+     \"backend_domid\": 0, \"state\": 1}
+devid is the console devid (what `add` printed); path is the socket's path, or for a pty
+the pty the backend recorded (null until there is one); backend_domid and state are
+libxl_channelinfo's backend_id and state (the frontend's XenbusState, -1 when it has
+none), null when they cannot be read. Every DOMAIN is resolved first: an unknown one
+prints nothing and exits 1. A domain or channel that cannot be read is left out (or
+gets nulls) with a line on stderr, and the status is 1.
 ";
 
 const DM_ARGS_HELP: &str = "\
@@ -208,6 +233,54 @@ fn find_domain(io: &mut Io, xs: &XenStore, qualifier: &OsStr) -> Result<u32, u8>
         })
 }
 
+/// Domids from here up are reserved by Xen (`DOMID_FIRST_RESERVED`): no domain has one.
+const DOMID_FIRST_RESERVED: u64 = 0x7FF0;
+
+/// The domain a command that writes works on: a domid in range whose `/local/domain/<domid>`
+/// exists, or the name of an existing domain. Unlike xl's `strtoul` (which `list` keeps), an
+/// empty DOMAIN or a number out of range is refused rather than wrapped onto another domain.
+fn find_writable_domain(
+    io: &mut Io,
+    xs: &XenStore,
+    command: &str,
+    qualifier: &OsStr,
+) -> Result<u32, u8> {
+    let q = qualifier.as_bytes();
+    if q.is_empty() {
+        io.err_line(&format!(
+            "xlchannel {command}: DOMAIN is empty; give a domid or a domain name"
+        ));
+        return Err(1);
+    }
+    if !q.iter().all(u8::is_ascii_digit) {
+        return find_domain(io, xs, qualifier);
+    }
+    let digits = String::from_utf8_lossy(q);
+    let domid = match digits.parse::<u64>() {
+        Ok(d) if d < DOMID_FIRST_RESERVED => d as u32,
+        _ => {
+            io.err_line(&format!(
+                "xlchannel {command}: domid {digits} is out of range: domains have ids 0 to {}",
+                DOMID_FIRST_RESERVED - 1
+            ));
+            return Err(1);
+        }
+    };
+    match xs.transaction(|t| t.directory(&format!("/local/domain/{domid}"))) {
+        Ok(Some(_)) => Ok(domid),
+        Ok(None) => {
+            io.err_line(&format!(
+                "xlchannel {command}: domain {domid} does not exist"
+            ));
+            Err(1)
+        }
+        Err(e) => {
+            io.err_line(&format!("xlchannel {command}: {e}"));
+            Err(1)
+        }
+    }
+}
+
 fn strerror(e: &io::Error) -> String {
     match e.raw_os_error() {
         // SAFETY: strerror returns a valid C string; it is copied before any other call.
@@ -218,12 +291,9 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
-fn config(io: &mut Io, args: &[OsString]) -> u8 {
-    let ops = match operands(io, "config", args, CONFIG_HELP, |n| n == 1, "one FILE") {
-        Ok(ops) => ops,
-        Err(status) => return status,
-    };
-    let path = &ops[0];
+/// The channels of the xl config file at `path` as `xl create` reads them, xl's messages
+/// already on stderr; or xl's exit status.
+fn config_channels(io: &mut Io, path: &OsStr) -> Result<Vec<DeviceChannel>, u8> {
     let data = match std::fs::read(path) {
         Ok(data) => data,
         Err(e) => {
@@ -231,35 +301,93 @@ fn config(io: &mut Io, args: &[OsString]) -> u8 {
             line.extend_from_slice(path.as_bytes());
             line.extend_from_slice(format!(": {}\n", strerror(&e)).as_bytes());
             io.err(&line);
-            return EXIT_UNREADABLE_CONFIG;
+            return Err(EXIT_UNREADABLE_CONFIG);
         }
     };
     match xlcfg::channels_from_xl_config(&path.to_string_lossy(), &data) {
         Ok(got) => {
             io.err(&got.stderr());
-            io.out(&device_channels_to_json(&got.channels));
-            0
+            Ok(got.channels)
         }
         Err(fatal) => {
             io.err(&fatal.stderr());
-            fatal.exit_status() as u8
+            Err(fatal.exit_status() as u8)
         }
     }
 }
 
+fn config(io: &mut Io, args: &[OsString]) -> u8 {
+    let ops = match operands(io, "config", args, CONFIG_HELP, |n| n == 1, "one FILE") {
+        Ok(ops) => ops,
+        Err(status) => return status,
+    };
+    match config_channels(io, &ops[0]) {
+        Ok(channels) => {
+            io.out(&device_channels_to_json(&channels));
+            0
+        }
+        Err(status) => status,
+    }
+}
+
+/// `add`'s arguments with `--config FILE` / `--config=FILE` (anywhere before a `--`) taken
+/// out: the FILE, if any, and the rest as the other commands' arguments.
+fn take_config_option(
+    io: &mut Io,
+    args: &[OsString],
+) -> Result<(Option<OsString>, Vec<OsString>), u8> {
+    let mut file = None;
+    let mut rest = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let bytes = arg.as_bytes();
+        let value = if bytes == b"--" {
+            rest.push(arg.clone());
+            rest.extend(iter.by_ref().cloned());
+            break;
+        } else if bytes == b"--config" {
+            match iter.next() {
+                Some(v) => v.clone(),
+                None => {
+                    io.err_line("xlchannel add: --config needs a FILE; see 'xlchannel add --help'");
+                    return Err(EXIT_USAGE);
+                }
+            }
+        } else if let Some(v) = bytes.strip_prefix(b"--config=") {
+            OsStr::from_bytes(v).to_owned()
+        } else {
+            rest.push(arg.clone());
+            continue;
+        };
+        if file.replace(value).is_some() {
+            io.err_line("xlchannel add: --config given twice; see 'xlchannel add --help'");
+            return Err(EXIT_USAGE);
+        }
+    }
+    Ok((file, rest))
+}
+
 fn add(io: &mut Io, args: &[OsString]) -> u8 {
-    let ops = match operands(
-        io,
-        "add",
-        args,
-        ADD_HELP,
-        |n| n >= 2,
-        "DOMAIN and one or more SPECs",
-    ) {
+    let (config_file, args) = match take_config_option(io, args) {
+        Ok(split) => split,
+        Err(status) => return status,
+    };
+    let (count_ok, wanted): (fn(usize) -> bool, _) = if config_file.is_some() {
+        (|n| n == 1, "DOMAIN and --config FILE, no SPECs")
+    } else {
+        (|n| n >= 2, "DOMAIN and one or more SPECs")
+    };
+    let ops = match operands(io, "add", &args, ADD_HELP, count_ok, wanted) {
         Ok(ops) => ops,
         Err(status) => return status,
     };
     let mut channels = Vec::new();
+    if let Some(file) = &config_file {
+        match config_channels(io, file) {
+            Ok(got) => channels = got,
+            Err(status) => return status,
+        }
+    }
     for spec in &ops[1..] {
         match xlcfg::channel_from_xl_spec(spec.as_bytes()) {
             Ok(got) => {
@@ -279,10 +407,18 @@ fn add(io: &mut Io, args: &[OsString]) -> u8 {
         Ok(xs) => xs,
         Err(status) => return status,
     };
-    let domid = match find_domain(io, &xs, &ops[0]) {
+    let domid = match find_writable_domain(io, &xs, "add", &ops[0]) {
         Ok(domid) => domid,
         Err(status) => return status,
     };
+    if channels.is_empty() {
+        let file = config_file.as_deref().unwrap_or_default();
+        let mut line = b"xlchannel add: ".to_vec();
+        line.extend_from_slice(file.as_bytes());
+        line.extend_from_slice(b" has no channels; nothing added\n");
+        io.err(&line);
+        return 0;
+    }
     match xs.transaction(|t| store::add_all(t, domid, &channels)) {
         Ok(placed) => {
             for (devid, _) in placed {
@@ -324,7 +460,110 @@ fn list_row(channel: &DeviceChannel, info: &ChannelInfo) -> Vec<u8> {
     row
 }
 
+/// One channel of `list --json`.
+fn json_channel(
+    w: &mut JsonWriter,
+    domid: u32,
+    channel: &DeviceChannel,
+    info: Option<&ChannelInfo>,
+) {
+    w.open_map();
+    w.key(b"domid");
+    w.integer(i64::from(domid));
+    w.key(b"devid");
+    w.integer(i64::from(channel.devid));
+    w.key(b"name");
+    match &channel.name {
+        Some(name) => w.string(name.as_bytes()),
+        None => w.null(),
+    }
+    let connection = channel.connection();
+    w.key(b"connection");
+    match connection {
+        Some(c) => w.string(c.name().as_bytes()),
+        None => w.null(),
+    }
+    let path = match connection {
+        Some(Connection::Socket) => channel.socket_path.as_ref(),
+        // The backend writes the pty into the frontend's (initially empty) `tty`.
+        _ => info
+            .and_then(|i| i.pty_path.as_ref())
+            .filter(|p| !p.as_bytes().is_empty() && p.as_bytes() != b"/NO-SUCH-PATH"),
+    };
+    w.key(b"path");
+    match path {
+        Some(p) => w.string(p.as_bytes()),
+        None => w.null(),
+    }
+    w.key(b"backend_domid");
+    match info {
+        Some(i) => w.integer(i64::from(i.backend_id)),
+        None => w.null(),
+    }
+    w.key(b"state");
+    match info {
+        Some(i) => w.integer(i64::from(i.state)),
+        None => w.null(),
+    }
+    w.close_map();
+}
+
+/// `list --json`: every DOMAIN resolved first, then one array of all their channels.
+fn list_json(io: &mut Io, xs: &XenStore, domains: &[OsString]) -> u8 {
+    let mut domids = Vec::with_capacity(domains.len());
+    for domain in domains {
+        match find_domain(io, xs, domain) {
+            Ok(domid) => domids.push(domid),
+            Err(status) => return status,
+        }
+    }
+    let mut status = 0;
+    let mut w = JsonWriter::new();
+    w.open_array();
+    for domid in domids {
+        // Channels by console devid; getinfo takes a list number and reads console
+        // number + 1, so it is asked for devid - 1.
+        let read = xs.transaction(|t| {
+            let channels = store::list_by_console(t, domid)?;
+            Ok(channels
+                .into_iter()
+                .map(|c| {
+                    let asked = DeviceChannel {
+                        devid: c.devid - 1,
+                        ..c.clone()
+                    };
+                    let (info, _, result) = store::getinfo(t, domid, &asked);
+                    (c, result.map(|()| info))
+                })
+                .collect::<Vec<_>>())
+        });
+        match read {
+            Ok(rows) => {
+                for (channel, info) in rows {
+                    if let Err(e) = &info {
+                        io.err_line(&format!(
+                            "xlchannel list: domain {domid}: console {}: {e}",
+                            channel.devid
+                        ));
+                        status = 1;
+                    }
+                    json_channel(&mut w, domid, &channel, info.as_ref().ok());
+                }
+            }
+            Err(e) => {
+                io.err_line(&format!("xlchannel list: domain {domid}: {e}"));
+                status = 1;
+            }
+        }
+    }
+    w.close_array();
+    io.out(&w.finish());
+    status
+}
+
 fn list(io: &mut Io, args: &[OsString]) -> u8 {
+    let json = args.first().is_some_and(|a| a == "--json");
+    let args = if json { &args[1..] } else { args };
     let domains = match parse_options(args) {
         Ok(Args::Help) => {
             io.out(LIST_HELP.as_bytes());
@@ -346,6 +585,9 @@ fn list(io: &mut Io, args: &[OsString]) -> u8 {
         Ok(xs) => xs,
         Err(status) => return status,
     };
+    if json {
+        return list_json(io, &xs, &domains);
+    }
     io.out(
         format!(
             "{:<3} {:<2} {:<5} {:<6} {:>8} {:<10} {:<30}\n",
@@ -450,6 +692,10 @@ fn run(io: &mut Io, args: &[OsString]) -> u8 {
         b"dm-args" => dm_args(io, rest),
         b"-h" | b"--help" | b"help" => {
             io.out(USAGE.as_bytes());
+            0
+        }
+        b"--version" => {
+            io.out(format!("xlchannel {}\n", env!("CARGO_PKG_VERSION")).as_bytes());
             0
         }
         _ => {

@@ -119,6 +119,24 @@ pub fn checked_connection(channel: &DeviceChannel, devid: i32) -> Result<Connect
     }
 }
 
+/// A socket channel's path must be absolute (an addition to libxl's checks): qemu would
+/// resolve a relative one against its own working directory, and the dom0 agent that reads
+/// it from xenstore against another.
+fn check_socket_path(channel: &DeviceChannel, devid: i32) -> Result<()> {
+    let path = channel
+        .socket_path
+        .as_ref()
+        .map_or(&b""[..], |p| p.to_bytes());
+    match path.first() {
+        Some(b'/') => Ok(()),
+        None => Err(Error::Invalid(format!("channel {devid} has an empty path"))),
+        Some(_) => Err(Error::Invalid(format!(
+            "channel {devid} has a relative path '{}'; a socket path must be absolute",
+            String::from_utf8_lossy(path)
+        ))),
+    }
+}
+
 /// The chardev a device model creates for a socket channel; the console's `output` names it.
 pub fn chardev_id(devid: i32) -> String {
     format!("libxl-channel{devid}")
@@ -148,6 +166,9 @@ pub fn console_nodes(
         .to_vec();
     check_devid(devid)?;
     let connection = checked_connection(channel, devid)?;
+    if connection == Connection::Socket {
+        check_socket_path(channel, devid)?;
+    }
     let output = output_node(connection, devid);
     let text = |s: &str| s.as_bytes().to_vec();
     let mut backend = vec![
@@ -225,6 +246,20 @@ mod tests {
             msg(channel(Some("n"), 9, None)),
             "channel 3 has an invalid connection value 9"
         );
+        assert_eq!(
+            msg(channel(Some("n"), 2, Some(""))),
+            "channel 3 has an empty path"
+        );
+        assert_eq!(
+            msg(channel(Some("n"), 2, Some("run/a.sock"))),
+            "channel 3 has a relative path 'run/a.sock'; a socket path must be absolute"
+        );
+        assert_eq!(
+            msg(channel(Some("n"), 2, Some("./a.sock"))),
+            "channel 3 has a relative path './a.sock'; a socket path must be absolute"
+        );
+        // A pty ignores its path, relative or not.
+        console_nodes(1, &channel(Some("n"), 1, Some("relative")), 3, 0).unwrap();
         let pty = console_nodes(1, &channel(Some("n"), 1, Some("/ignored")), 3, 0).unwrap();
         assert_eq!(pty.frontend_ro[3], ("output", b"pty".to_vec()));
         assert!(pty.backend.iter().all(|(k, _)| *k != "path"));

@@ -17,6 +17,7 @@ mod embed;
 /// cbindgen:ignore
 #[cfg(feature = "embedded")]
 mod embedded;
+mod guest;
 pub(crate) mod idl;
 pub mod types;
 mod xl_config;

@@ -14,9 +14,11 @@ system; it is loaded (and its struct layout checked) at first use, not at import
 from .context import ConfigChannels, Context
 from .errors import (ERROR_CODES, DeviceExistsError, DomainNotFoundError, FailError,
                      InvalidError, LayoutMismatchError, LibraryNotFoundError, LogMessage,
-                     NoMemoryError, NotFoundError, NotSupportedError, VersionError, XlError)
+                     NoMemoryError, NotFoundError, NotSupportedError, TimedOutError, VersionError,
+                     XlError)
 from .errors import (ERROR_DEVICE_EXISTS, ERROR_DOMAIN_NOTFOUND, ERROR_FAIL, ERROR_INVAL,
-                     ERROR_NI, ERROR_NOTFOUND, ERROR_VERSION)
+                     ERROR_NI, ERROR_NOTFOUND, ERROR_TIMEDOUT, ERROR_VERSION)
+from .guest import open_channel
 from .types import Channel, ChannelInfo, Connection
 
 __version__ = "0.1.0"
@@ -32,8 +34,9 @@ def library_path() -> str:
 __all__ = [
     "Channel", "ChannelInfo", "ConfigChannels", "Connection", "Context", "DeviceExistsError",
     "DomainNotFoundError", "ERROR_CODES", "ERROR_DEVICE_EXISTS", "ERROR_DOMAIN_NOTFOUND",
-    "ERROR_FAIL", "ERROR_INVAL", "ERROR_NI", "ERROR_NOTFOUND", "ERROR_VERSION", "FailError",
+    "ERROR_FAIL", "ERROR_INVAL", "ERROR_NI", "ERROR_NOTFOUND", "ERROR_TIMEDOUT", "ERROR_VERSION",
+    "FailError",
     "InvalidError", "LayoutMismatchError", "LibraryNotFoundError", "LogMessage",
-    "NoMemoryError", "NotFoundError", "NotSupportedError", "VersionError", "XlError",
-    "library_path",
+    "NoMemoryError", "NotFoundError", "NotSupportedError", "TimedOutError", "VersionError",
+    "XlError", "library_path", "open_channel",
 ]

@@ -118,6 +118,8 @@ _PROTOTYPES = [
     ("xlchannel_config_channels", c_int,
      [c_void_p, c_char_p, c_char_p, c_size_t, POINTER(P_CHANNEL), POINTER(c_int)]),
     ("xlchannel_channel_parse_spec", c_int, [c_void_p, c_char_p, P_CHANNEL]),
+    ("xlchannel_guest_open_channel", c_int,
+     [c_void_p, c_char_p, c_char_p, c_uint, POINTER(c_int)]),
 ]
 
 # ---------------------------------------------------------------- libc

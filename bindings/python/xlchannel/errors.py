@@ -174,10 +174,16 @@ class NotFoundError(XlError):
     code = ERROR_NOTFOUND
 
 
+class TimedOutError(XlError):
+    """ERROR_TIMEDOUT: what was waited for did not happen in time (`open_channel`)."""
+
+    code = ERROR_TIMEDOUT
+
+
 _BY_CODE: Dict[int, Type[XlError]] = {
     cls.code: cls
     for cls in (VersionError, FailError, NotSupportedError, NoMemoryError, InvalidError,
-                DeviceExistsError, DomainNotFoundError, NotFoundError)
+                DeviceExistsError, DomainNotFoundError, NotFoundError, TimedOutError)
 }
 
 
