@@ -50,9 +50,9 @@ build:
 	$(SONAME_LINK)
 
 deps:
-	testbed/install-packages.sh $(PACKAGES)
-	testbed/fetch-xen.sh
-	$(CARGO) fetch --locked
+	@testbed/install-packages.sh $(PACKAGES)
+	@testbed/fetch-xen.sh
+	@$(CARGO) fetch --locked --quiet
 
 # build.rs generates the headers into its OUT_DIR; `make header` copies them into include/,
 # and the check fails while a committed copy differs from a fresh one.
@@ -193,7 +193,10 @@ check-libxl: check-header libxl $(BUILD)/behaviour_real $(BUILD)/channels_read_r
 # The cloud-agent story of examples/demo.sh: the xlchannel command, the real xenstored and xl
 # of the test bed, a real qemu serving the channels, a dom0 agent talking through one.
 demo: deps
-	@$(MAKE) --no-print-directory build >/dev/null
+	@mkdir -p target
+	@echo "make demo: building xlchannel and the embedded libxenlight (log: target/demo-build.log)"
+	@{ $(MAKE) --no-print-directory build && libxl/build.sh; } >target/demo-build.log 2>&1 || \
+	    { tail -n 20 target/demo-build.log; exit 1; }
 	@$(WITH_XENSTORED) examples/demo.sh
 
 # The OCaml bindings: built against target/release, tested against the real xenstored under
