@@ -11,6 +11,7 @@ BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+XLCHANNEL_DATADIR ?= $(PREFIX)/share/xlchannel
 # The guest's udev rule. systemd's udev reads /usr/lib/udev/rules.d and
 # /usr/local/lib/udev/rules.d (and /etc/udev/rules.d, the admin's); an older udev only the
 # first and /etc: then set UDEVRULESDIR=/etc/udev/rules.d.
@@ -38,7 +39,7 @@ WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
 .PHONY: all build deps demo check check-header check-rust check-c check-python check-ocaml \
-	header libxl check-libxl install uninstall clean
+	header libxl embedded check-libxl install uninstall clean
 
 all: build
 
@@ -134,7 +135,7 @@ $(BUILD)/cross_ownership: c-tests/cross/cross_ownership.c c-tests/check.h
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl -lxentoollog
 
 # Build against an installed copy through pkg-config, as a C toolstack would.
-check-install: build
+check-install: build embedded
 	rm -rf $(BUILD)/stage
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/stage PREFIX=/usr LIBDIR=/usr/lib
 	PKG_CONFIG_PATH=$(BUILD)/stage/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/stage \
@@ -142,6 +143,10 @@ check-install: build
 	$(WITH_XENSTORED) --no-preload $(BUILD)/pkgconfig_client
 	$(BUILD)/stage/usr/bin/xlchannel --help >/dev/null
 	$(BUILD)/stage/usr/sbin/xlchannel-guest --version >/dev/null
+	@# The kit libxl/patches/0002 expects by default.
+	cmp $(EMBEDDED_LIB) $(BUILD)/stage/usr/lib/libxlchannel-libxl.a
+	test -f $(BUILD)/stage/usr/share/xlchannel/libxl-glue/libxl_channel_glue.c
+	test -x $(BUILD)/stage/usr/share/xlchannel/libxl-patches/delegate-channels.py
 	grep -q 'RUN+="/usr/sbin/xlchannel-guest add $$devpath --syslog"' $(BUILD)/stage/usr/lib/udev/rules.d/90-xlchannel.rules
 	@for m in $(BUILD)/stage/usr/share/man/man1/xlchannel.1 $(BUILD)/stage/usr/share/man/man8/xlchannel-guest.8; do \
 	    out=$$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 $$m 2>&1); \
@@ -173,8 +178,14 @@ check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 
 # Debian's libxenlight 4.17 rebuilt from its source package with every channel function
 # delegated to xlchannel (libxl/): target/libxl/lib/libxenlight.so.4.17.0.
-libxl: deps
+libxl: deps embedded
 	libxl/build.sh
+
+# The static library libxenlight links (feature `embedded`: no libxl_ctx of its own).
+EMBEDDED_LIB := target/embedded/release/libxlchannel.a
+embedded:
+	$(CARGO) rustc --quiet --release --locked --lib --features embedded --crate-type staticlib \
+	    --target-dir target/embedded
 
 # libxl's convention for a test that needs libxl's insides: the inside half is built into
 # libxenlight_test.so (by make libxl), the outside half links against it.
@@ -195,7 +206,7 @@ check-libxl: check-header libxl $(BUILD)/behaviour_real $(BUILD)/channels_read_r
 demo: deps
 	@mkdir -p target
 	@echo "make demo: building xlchannel and the embedded libxenlight (log: target/demo-build.log)"
-	@{ $(MAKE) --no-print-directory build && libxl/build.sh; } >target/demo-build.log 2>&1 || \
+	@$(MAKE) --no-print-directory build libxl >target/demo-build.log 2>&1 || \
 	    { tail -n 20 target/demo-build.log; exit 1; }
 	@$(WITH_XENSTORED) examples/demo.sh
 
@@ -211,7 +222,7 @@ check-python: check-header
 check: check-rust check-c check-libxl check-python check-ocaml
 	@echo "make check: all runners passed"
 
-install: build
+install: build embedded
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(RELEASE)/xlchannel $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libxlchannel.so.$(VERSION)
@@ -226,12 +237,22 @@ install: build
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' udev/90-xlchannel.rules.in > $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules
 	install -m 0644 man/xlchannel.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/xlchannel-guest.8 $(DESTDIR)$(MANDIR)/man8/
+	@# The kit a distribution builds its libxenlight with (libxl/patches' defaults).
+	install -m 0644 $(EMBEDDED_LIB) $(DESTDIR)$(LIBDIR)/libxlchannel-libxl.a
+	install -d $(DESTDIR)$(XLCHANNEL_DATADIR)/libxl-glue $(DESTDIR)$(XLCHANNEL_DATADIR)/libxl-patches
+	install -m 0644 libxl/glue/libxl_channel_glue.c libxl/glue/libxl_channel_glue.h \
+	    libxl/tests/libxl_test_channels.c libxl/tests/libxl_test_channels.h \
+	    $(DESTDIR)$(XLCHANNEL_DATADIR)/libxl-glue/
+	install -m 0644 libxl/patches/series libxl/patches/*.patch $(DESTDIR)$(XLCHANNEL_DATADIR)/libxl-patches/
+	install -m 0755 libxl/delegate-channels.py $(DESTDIR)$(XLCHANNEL_DATADIR)/libxl-patches/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xlchannel
 	rm -f $(DESTDIR)$(LIBDIR)/libxlchannel.so* $(DESTDIR)$(LIBDIR)/libxlchannel.a \
 	    $(DESTDIR)$(INCLUDEDIR)/libxl_channel.h $(DESTDIR)$(INCLUDEDIR)/libxl_channel_embed.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/xlchannel.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libxlchannel-libxl.a
+	rm -rf $(DESTDIR)$(XLCHANNEL_DATADIR)
 	rm -f $(DESTDIR)$(SBINDIR)/xlchannel-guest $(DESTDIR)$(UDEVRULESDIR)/90-xlchannel.rules \
 	    $(DESTDIR)$(MANDIR)/man1/xlchannel.1 $(DESTDIR)$(MANDIR)/man8/xlchannel-guest.8
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# libxl/build.sh  --  `make libxl`: Debian's libxenlight 4.17, rebuilt with its channel code
+# libxl/build.sh  --  `make libxl` (after `make embedded`): Debian's libxenlight 4.17, rebuilt with its channel code
 # delegated to xlchannel, as a drop-in library in target/libxl/.
 #
 #   .deps/libxl/xen-src   Debian's source package of the installed libxenmisc4.17 (fetch-source.sh)
@@ -26,9 +26,9 @@ die() { echo "make libxl: $*" >&2; exit 1; }
 "$here/fetch-source.sh" "$src"
 mkdir -p "$deps"
 
+# Built by `make embedded` (make libxl's prerequisite).
 staticlib=$root/target/embedded/release/libxlchannel.a
-(cd "$root" && ${CARGO:-cargo} rustc --quiet --release --locked --lib --features embedded \
-    --crate-type staticlib --target-dir target/embedded) || die "building xlchannel's embedded library failed"
+[ -f "$staticlib" ] || die "no $staticlib: run 'make libxl' (it builds it first)"
 
 # What the configured tree is made from; a change makes it anew.
 key=$( (ls "$src"/.xlchannel-source-*; cat "$here/patches/series"; cd "$here/patches" &&
