@@ -116,6 +116,24 @@ check "xl -N create over tests/xl_config_compat.rs" \
     env XLCHANNEL_REBUILT_LIBXL="$rebuilt" "${CARGO:-cargo}" test --quiet --release --locked \
         --test xl_config_compat
 
+# --- The delegation refuses a source it no longer fits, with one line naming the place -------
+moved_source() { # FILE ANCHOR-TEXT REPLACEMENT EXPECTED-MESSAGE
+    local tree=$work/moved
+    rm -rf "$tree"; mkdir -p "$tree/tools/libs/light"
+    cp "$root/.deps/libxl/xen-src/tools/libs/light/"{libxl_console.c,libxl_create.c,libxl_dm.c,libxl_internal.h} \
+        "$tree/tools/libs/light/"
+    sed -i "s/$2/$3/" "$tree/tools/libs/light/$1"
+    local msg status=0
+    msg=$("$root/libxl/delegate-channels.py" "$tree" 2>&1) || status=$?
+    [ "$status" -eq 1 ] && [ "$msg" = "$4" ] || { echo "status $status: $msg"; return 1; }
+}
+check "delegation: a channel function renamed upstream" moved_source libxl_console.c \
+    '^int libxl_device_channel_getinfo(' 'int libxl_device_channel_info(' \
+    "make libxl: delegating libxl's channel code failed: libxl_console.c: definition of libxl_device_channel_getinfo missing"
+check "delegation: a channel loop rewritten upstream" moved_source libxl_create.c \
+    'for (i = 0; i < d_config->num_channels; i++) {' 'for (int j = 0; j < d_config->num_channels; j++) {' \
+    "make libxl: delegating libxl's channel code failed: libxl_create.c: anchor 'for (i = 0; i < d_config->num_channels; i++) {' missing"
+
 # --- Inside libxl: the create-time channel code (libxl_test_channels.c) ----------------------
 check "inside-libxl channel test (valgrind)" \
     env LD_LIBRARY_PATH="$rebuilt" LD_PRELOAD="$rebuilt/libxenlight_test.so $XLCHANNEL_XENSHIM" \
