@@ -16,9 +16,11 @@ impl IdlStruct for libxl_channelinfo {
     unsafe fn read(&self) -> ChannelInfo {
         let pty = self.connection == Connection::Pty as c_int;
         ChannelInfo {
-            backend: cstring::to_owned(self.backend),
+            // SAFETY: `self` is initialised (read\'s contract): NULL or a C string.
+            backend: unsafe { cstring::to_owned(self.backend) },
             backend_id: self.backend_id,
-            frontend: cstring::to_owned(self.frontend),
+            // SAFETY: `self` is initialised (read\'s contract): NULL or a C string.
+            frontend: unsafe { cstring::to_owned(self.frontend) },
             frontend_id: self.frontend_id,
             devid: self.devid,
             state: self.state,
@@ -26,7 +28,8 @@ impl IdlStruct for libxl_channelinfo {
             rref: self.rref,
             connection: self.connection,
             pty_path: if pty {
-                cstring::to_owned(self.u.pty.path)
+                // SAFETY: initialised (read's contract): NULL or a C string.
+                unsafe { cstring::to_owned(self.u.pty.path) }
             } else {
                 None
             },
@@ -40,8 +43,12 @@ impl IdlStruct for libxl_channelinfo {
         let pty = m.connection() == Some(Connection::Pty);
         let path = strings.string(m.pty_path.as_ref().filter(|_| pty))?;
         strings.keep();
-        ptr::write_bytes(dst, 0, 1);
-        let d = &mut *dst;
+        // SAFETY: `dst` points to writable memory for the struct (store's contract); it is
+        // zeroed first, so every byte, padding included, is initialised.
+        let d = unsafe {
+            ptr::write_bytes(dst, 0, 1);
+            &mut *dst
+        };
         d.backend = backend;
         d.backend_id = m.backend_id;
         d.frontend = frontend;
@@ -56,10 +63,13 @@ impl IdlStruct for libxl_channelinfo {
     }
 
     unsafe fn free_strings(&mut self) {
-        cstring::free(self.backend);
-        cstring::free(self.frontend);
+        // SAFETY: owned by the initialised struct, not used again (free_strings\' contract).
+        unsafe { cstring::free(self.backend) };
+        // SAFETY: owned by the initialised struct, not used again (free_strings\' contract).
+        unsafe { cstring::free(self.frontend) };
         if self.connection == Connection::Pty as c_int {
-            cstring::free(self.u.pty.path);
+            // SAFETY: the member of the connection the struct holds; owned, not used again.
+            unsafe { cstring::free(self.u.pty.path) };
         }
     }
 
@@ -78,7 +88,10 @@ impl IdlStruct for libxl_channelinfo {
 /// `p` is NULL or points to writable memory for the struct.
 #[no_mangle]
 pub unsafe extern "C" fn libxl_channelinfo_init(p: *mut libxl_channelinfo) {
-    ffi_boundary!((), { idl::init(p) })
+    ffi_boundary!((), {
+        // SAFETY: `p` is NULL or writable (this function's contract).
+        unsafe { idl::init(p) }
+    })
 }
 
 /// Set the union's selector; libxl's generated helper for a freshly initialised struct.
@@ -91,7 +104,8 @@ pub unsafe extern "C" fn libxl_channelinfo_init_connection(
     connection: ChannelConnectionValue,
 ) {
     ffi_boundary!((), {
-        if let Some(p) = p.as_mut() {
+        // SAFETY: `p` is NULL or an initialised struct (this function's contract).
+        if let Some(p) = unsafe { p.as_mut() } {
             p.connection = connection;
         }
     })
@@ -103,7 +117,10 @@ pub unsafe extern "C" fn libxl_channelinfo_init_connection(
 /// `p` is NULL or an initialised struct.
 #[no_mangle]
 pub unsafe extern "C" fn libxl_channelinfo_dispose(p: *mut libxl_channelinfo) {
-    ffi_boundary!((), { idl::dispose(p) })
+    ffi_boundary!((), {
+        // SAFETY: `p` is NULL or initialised (this function's contract).
+        unsafe { idl::dispose(p) }
+    })
 }
 
 /// Deep copy `src` into `dst` (whose old contents are overwritten, not freed).
@@ -117,7 +134,8 @@ pub unsafe extern "C" fn libxl_channelinfo_copy(
     src: *const libxl_channelinfo,
 ) {
     ffi_boundary!((), {
-        idl::copy(ctx, dst, src, site!("libxl_channelinfo_copy"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::copy(ctx, dst, src, site!("libxl_channelinfo_copy")) }
     })
 }
 
@@ -131,7 +149,8 @@ pub unsafe extern "C" fn libxl_channelinfo_to_json(
     p: *mut libxl_channelinfo,
 ) -> *mut c_char {
     ffi_boundary!(std::ptr::null_mut(), {
-        idl::to_json(ctx, p, site!("libxl_channelinfo_to_json"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::to_json(ctx, p, site!("libxl_channelinfo_to_json")) }
     })
 }
 
@@ -147,6 +166,7 @@ pub unsafe extern "C" fn libxl_channelinfo_from_json(
     s: *const c_char,
 ) -> c_int {
     ffi_boundary!(ERROR_FAIL, {
-        idl::from_json(ctx, p, s, site!("libxl_channelinfo_from_json"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::from_json(ctx, p, s, site!("libxl_channelinfo_from_json")) }
     })
 }

@@ -54,9 +54,11 @@ pub unsafe extern "C" fn libxl_channel_connection_from_string(
         if s.is_null() || e.is_null() {
             return code::ERROR_INVAL;
         }
-        match Connection::from_name(CStr::from_ptr(s).to_bytes()) {
+        // SAFETY: `s` is a C string and `e` writable (checked non-NULL above; the contract).
+        match Connection::from_name(unsafe { CStr::from_ptr(s) }.to_bytes()) {
             Some(c) => {
-                *e = c as c_int;
+                // SAFETY: as above.
+                unsafe { *e = c as c_int };
                 0
             }
             None => code::ERROR_FAIL,
@@ -95,11 +97,13 @@ pub unsafe extern "C" fn libxl_channel_connection_from_json(
         let result = if p.is_null() || s.is_null() {
             Err(Error::Invalid("NULL argument passed to from_json".into()))
         } else {
-            json::connection_from_json(CStr::from_ptr(s).to_bytes())
+            // SAFETY: `s` is a C string (checked non-NULL above; the contract).
+            json::connection_from_json(unsafe { CStr::from_ptr(s) }.to_bytes())
         };
         match result {
             Ok(c) => {
-                *p = c as c_int;
+                // SAFETY: `p` is writable (checked non-NULL above; the contract).
+                unsafe { *p = c as c_int };
                 0
             }
             Err(e) => {

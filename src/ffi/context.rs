@@ -26,10 +26,12 @@ pub unsafe extern "C" fn libxl_ctx_alloc(
         let site = site!("libxl_ctx_alloc");
         if pctx.is_null() {
             let e = Error::Invalid("NULL pctx passed".into());
-            log_to(lg, Level::Error, -1, site, None, &e.to_string());
+            // SAFETY: `lg` is NULL or a live logger (this function's contract).
+            unsafe { log_to(lg, Level::Error, -1, site, None, &e.to_string()) };
             return e.code();
         }
-        *pctx = ptr::null_mut();
+        // SAFETY: `pctx` is writable (non-NULL, this function's contract).
+        unsafe { *pctx = ptr::null_mut() };
         let result = if flags != 0 {
             Err(Error::Invalid(format!("unknown flags {flags:#x}")))
         } else {
@@ -37,11 +39,13 @@ pub unsafe extern "C" fn libxl_ctx_alloc(
         };
         match result {
             Ok(ctx) => {
-                *pctx = Box::into_raw(Box::new(ctx));
+                // SAFETY: as above.
+                unsafe { *pctx = Box::into_raw(Box::new(ctx)) };
                 0
             }
             Err(e) => {
-                log_to(lg, Level::Error, -1, site, None, &e.to_string());
+                // SAFETY: as above.
+                unsafe { log_to(lg, Level::Error, -1, site, None, &e.to_string()) };
                 e.code()
             }
         }
@@ -56,7 +60,8 @@ pub unsafe extern "C" fn libxl_ctx_alloc(
 pub unsafe extern "C" fn libxl_ctx_free(ctx: *mut libxl_ctx) -> c_int {
     ffi_boundary!(0, {
         if !ctx.is_null() {
-            drop(Box::from_raw(ctx));
+            // SAFETY: a context from libxl_ctx_alloc, not used afterwards (the contract).
+            drop(unsafe { Box::from_raw(ctx) });
         }
         0
     })

@@ -13,7 +13,8 @@ pub unsafe fn to_owned(p: *const c_char) -> Option<CString> {
     if p.is_null() {
         None
     } else {
-        Some(CStr::from_ptr(p).to_owned())
+        // SAFETY: a NUL-terminated string (this function's contract).
+        Some(unsafe { CStr::from_ptr(p) }.to_owned())
     }
 }
 
@@ -36,7 +37,8 @@ pub fn to_malloced(s: Option<&CStr>) -> Result<*mut c_char> {
 /// # Safety
 /// `p` is NULL or a live `malloc` allocation not used afterwards.
 pub unsafe fn free(p: *mut c_char) {
-    libc::free(p.cast());
+    // SAFETY: NULL or a live malloc allocation not used afterwards (this function's contract).
+    unsafe { libc::free(p.cast()) };
 }
 
 /// A set of `malloc`'d strings that are freed unless the caller keeps them: lets a struct be

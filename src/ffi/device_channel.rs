@@ -17,12 +17,15 @@ impl IdlStruct for libxl_device_channel {
         let socket = self.connection == Connection::Socket as c_int;
         DeviceChannel {
             backend_domid: self.backend_domid,
-            backend_domname: cstring::to_owned(self.backend_domname),
+            // SAFETY: `self` is initialised (read\'s contract): NULL or a C string.
+            backend_domname: unsafe { cstring::to_owned(self.backend_domname) },
             devid: self.devid,
-            name: cstring::to_owned(self.name),
+            // SAFETY: `self` is initialised (read\'s contract): NULL or a C string.
+            name: unsafe { cstring::to_owned(self.name) },
             connection: self.connection,
             socket_path: if socket {
-                cstring::to_owned(self.u.socket.path)
+                // SAFETY: initialised (read's contract): NULL or a C string.
+                unsafe { cstring::to_owned(self.u.socket.path) }
             } else {
                 None
             },
@@ -36,8 +39,12 @@ impl IdlStruct for libxl_device_channel {
         let socket = m.connection() == Some(Connection::Socket);
         let path = strings.string(m.socket_path.as_ref().filter(|_| socket))?;
         strings.keep();
-        ptr::write_bytes(dst, 0, 1);
-        let d = &mut *dst;
+        // SAFETY: `dst` points to writable memory for the struct (store's contract); it is
+        // zeroed first, so every byte, padding included, is initialised.
+        let d = unsafe {
+            ptr::write_bytes(dst, 0, 1);
+            &mut *dst
+        };
         d.backend_domid = m.backend_domid;
         d.backend_domname = backend_domname;
         d.devid = m.devid;
@@ -48,10 +55,13 @@ impl IdlStruct for libxl_device_channel {
     }
 
     unsafe fn free_strings(&mut self) {
-        cstring::free(self.backend_domname);
-        cstring::free(self.name);
+        // SAFETY: owned by the initialised struct, not used again (free_strings\' contract).
+        unsafe { cstring::free(self.backend_domname) };
+        // SAFETY: owned by the initialised struct, not used again (free_strings\' contract).
+        unsafe { cstring::free(self.name) };
         if self.connection == Connection::Socket as c_int {
-            cstring::free(self.u.socket.path);
+            // SAFETY: the member of the connection the struct holds; owned, not used again.
+            unsafe { cstring::free(self.u.socket.path) };
         }
     }
 
@@ -70,7 +80,10 @@ impl IdlStruct for libxl_device_channel {
 /// `p` is NULL or points to writable memory for the struct.
 #[no_mangle]
 pub unsafe extern "C" fn libxl_device_channel_init(p: *mut libxl_device_channel) {
-    ffi_boundary!((), { idl::init(p) })
+    ffi_boundary!((), {
+        // SAFETY: `p` is NULL or writable (this function's contract).
+        unsafe { idl::init(p) }
+    })
 }
 
 /// Set the union's selector; libxl's generated helper for a freshly initialised struct.
@@ -83,7 +96,8 @@ pub unsafe extern "C" fn libxl_device_channel_init_connection(
     connection: ChannelConnectionValue,
 ) {
     ffi_boundary!((), {
-        if let Some(p) = p.as_mut() {
+        // SAFETY: `p` is NULL or an initialised struct (this function's contract).
+        if let Some(p) = unsafe { p.as_mut() } {
             p.connection = connection;
         }
     })
@@ -95,7 +109,10 @@ pub unsafe extern "C" fn libxl_device_channel_init_connection(
 /// `p` is NULL or an initialised struct.
 #[no_mangle]
 pub unsafe extern "C" fn libxl_device_channel_dispose(p: *mut libxl_device_channel) {
-    ffi_boundary!((), { idl::dispose(p) })
+    ffi_boundary!((), {
+        // SAFETY: `p` is NULL or initialised (this function's contract).
+        unsafe { idl::dispose(p) }
+    })
 }
 
 /// Deep copy `src` into `dst` (whose old contents are overwritten, not freed).
@@ -109,7 +126,8 @@ pub unsafe extern "C" fn libxl_device_channel_copy(
     src: *const libxl_device_channel,
 ) {
     ffi_boundary!((), {
-        idl::copy(ctx, dst, src, site!("libxl_device_channel_copy"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::copy(ctx, dst, src, site!("libxl_device_channel_copy")) }
     })
 }
 
@@ -123,7 +141,8 @@ pub unsafe extern "C" fn libxl_device_channel_to_json(
     p: *mut libxl_device_channel,
 ) -> *mut c_char {
     ffi_boundary!(std::ptr::null_mut(), {
-        idl::to_json(ctx, p, site!("libxl_device_channel_to_json"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::to_json(ctx, p, site!("libxl_device_channel_to_json")) }
     })
 }
 
@@ -139,6 +158,7 @@ pub unsafe extern "C" fn libxl_device_channel_from_json(
     s: *const c_char,
 ) -> c_int {
     ffi_boundary!(ERROR_FAIL, {
-        idl::from_json(ctx, p, s, site!("libxl_device_channel_from_json"))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { idl::from_json(ctx, p, s, site!("libxl_device_channel_from_json")) }
     })
 }

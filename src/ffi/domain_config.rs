@@ -34,7 +34,8 @@ unsafe fn array<'a, T>(p: *const T, num: c_int, what: &str) -> Result<&'a [T]> {
             "num_{what} is {n} but {what} is NULL"
         )));
     }
-    Ok(std::slice::from_raw_parts(p, n))
+    // SAFETY: at least `n` initialised entries that outlive the slice (this function's contract).
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 fn count(num: c_int, what: &str) -> Result<usize> {
@@ -48,22 +49,27 @@ fn count(num: c_int, what: &str) -> Result<usize> {
 /// `cfg` was initialised by libxl's `libxl_domain_config_init` (or laid out likewise): each
 /// device array holds its `num_*` entries, strings are NULL or NUL-terminated.
 pub(crate) unsafe fn domain_devices(cfg: &libxl_domain_config) -> Result<DomainDevices> {
-    let backend = |domid: u32, domname| Backend::from_fields(domid, cstring::to_owned(domname));
-    let disks = array(cfg.disks, cfg.num_disks, "disks")?
+    // SAFETY: the strings of an initialised config are NULL or C strings (the contract).
+    let backend =
+        |domid: u32, domname| Backend::from_fields(domid, unsafe { cstring::to_owned(domname) });
+    // SAFETY: each array holds its `num_*` entries (this function's contract).
+    let disks = unsafe { array(cfg.disks, cfg.num_disks, "disks") }?
         .iter()
         .map(|d| Disk {
             backend: d.backend as i32,
             backend_domain: backend(d.backend_domid, d.backend_domname),
         })
         .collect();
-    let usbctrls = array(cfg.usbctrls, cfg.num_usbctrls, "usbctrls")?
+    // SAFETY: as above.
+    let usbctrls = unsafe { array(cfg.usbctrls, cfg.num_usbctrls, "usbctrls") }?
         .iter()
         .map(|u| UsbCtrl {
             kind: u.type_ as i32,
             backend_domain: backend(u.backend_domid, u.backend_domname),
         })
         .collect();
-    let channels = array(cfg.channels, cfg.num_channels, "channels")?
+    // SAFETY: as above.
+    let channels = unsafe { array(cfg.channels, cfg.num_channels, "channels") }?
         .iter()
         .map(|c| backend(c.backend_domid, c.backend_domname))
         .collect();

@@ -75,36 +75,40 @@ fn bytes(p: *const c_char) -> Vec<u8> {
 /// `o` is a node of a live libxl JSON tree.
 unsafe fn value_of(o: *const libxl__json_object, depth: usize) -> Value {
     let deeper = depth < RULES_DEPTH;
-    match xlchannel_glue_json_type(o) {
-        JSON_BOOL => Value::Bool(xlchannel_glue_json_bool(o) != 0),
-        JSON_INTEGER => Value::Integer(xlchannel_glue_json_integer(o)),
-        JSON_DOUBLE => Value::Double(xlchannel_glue_json_double(o)),
-        JSON_NUMBER => Value::Number(bytes(xlchannel_glue_json_string(o))),
-        JSON_STRING => Value::String(bytes(xlchannel_glue_json_string(o))),
-        JSON_ARRAY => Value::Array(if deeper {
-            (0..)
-                .map_while(|i| {
-                    let item = xlchannel_glue_json_array_get(o, i);
-                    (!item.is_null()).then(|| value_of(item, depth + 1))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        }),
-        JSON_MAP => Value::Map(if deeper {
-            (0..)
-                .map_while(|i| {
-                    let mut key = ptr::null();
-                    let item = xlchannel_glue_json_map_get(o, i, &mut key);
-                    (!item.is_null()).then(|| (bytes(key), value_of(item, depth + 1)))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        }),
-        JSON_NULL => Value::Null,
-        // libxl builds no other kind of node.
-        _ => Value::Null,
+    // SAFETY: `o`, and every node reached from it, belongs to a live libxl tree (this
+    // function's contract); the glue's accessors only read nodes.
+    unsafe {
+        match xlchannel_glue_json_type(o) {
+            JSON_BOOL => Value::Bool(xlchannel_glue_json_bool(o) != 0),
+            JSON_INTEGER => Value::Integer(xlchannel_glue_json_integer(o)),
+            JSON_DOUBLE => Value::Double(xlchannel_glue_json_double(o)),
+            JSON_NUMBER => Value::Number(bytes(xlchannel_glue_json_string(o))),
+            JSON_STRING => Value::String(bytes(xlchannel_glue_json_string(o))),
+            JSON_ARRAY => Value::Array(if deeper {
+                (0..)
+                    .map_while(|i| {
+                        let item = xlchannel_glue_json_array_get(o, i);
+                        (!item.is_null()).then(|| value_of(item, depth + 1))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            }),
+            JSON_MAP => Value::Map(if deeper {
+                (0..)
+                    .map_while(|i| {
+                        let mut key = ptr::null();
+                        let item = xlchannel_glue_json_map_get(o, i, &mut key);
+                        (!item.is_null()).then(|| (bytes(key), value_of(item, depth + 1)))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            }),
+            JSON_NULL => Value::Null,
+            // libxl builds no other kind of node.
+            _ => Value::Null,
+        }
     }
 }
 
@@ -118,17 +122,23 @@ unsafe fn parse_onto<T: IdlStruct>(
     p: *mut T,
     apply: impl FnOnce(&Value, &mut T::Model) -> Result<()>,
 ) -> c_int {
-    let Some(target) = p.as_mut() else {
+    // SAFETY: `p` is NULL or initialised (this function's contract).
+    let Some(target) = (unsafe { p.as_mut() }) else {
         return code::ERROR_INVAL;
     };
     if o.is_null() {
         return code::ERROR_INVAL;
     }
-    let mut model = target.read();
-    let stored = apply(&value_of(o, 0), &mut model).and_then(|()| {
-        let mut old = ptr::read(p);
-        T::store(&model, p)?;
-        old.free_strings();
+    // SAFETY: `target` is initialised; `o` is a node of a live tree (the contract).
+    let (mut model, doc) = unsafe { (target.read(), value_of(o, 0)) };
+    let stored = apply(&doc, &mut model).and_then(|()| {
+        // SAFETY: the old contents are copied out before `store` overwrites them, and their
+        // strings freed once afterwards.
+        unsafe {
+            let mut old = ptr::read(p);
+            T::store(&model, p)?;
+            old.free_strings();
+        }
         Ok(())
     });
     match stored {
@@ -148,7 +158,8 @@ pub unsafe extern "C" fn libxl__device_channel_parse_json(
     p: *mut libxl_device_channel,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        parse_onto(o, p, json::apply_device_channel)
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { parse_onto(o, p, json::apply_device_channel) }
     })
 }
 
@@ -163,7 +174,8 @@ pub unsafe extern "C" fn libxl__channelinfo_parse_json(
     p: *mut libxl_channelinfo,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        parse_onto(o, p, json::apply_channel_info)
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { parse_onto(o, p, json::apply_channel_info) }
     })
 }
 
@@ -179,13 +191,16 @@ pub unsafe extern "C" fn libxl__channel_connection_parse_json(
     p: *mut ChannelConnectionValue,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        let Some(p) = p.as_mut() else {
+        // SAFETY: `p` is NULL or writable (this function's contract).
+        let Some(p) = (unsafe { p.as_mut() }) else {
             return code::ERROR_INVAL;
         };
-        if o.is_null() || xlchannel_glue_json_type(o) != JSON_STRING {
+        // SAFETY: `o` is NULL or a node of a live libxl tree (this function's contract).
+        if o.is_null() || unsafe { xlchannel_glue_json_type(o) } != JSON_STRING {
             return -1;
         }
-        match json::connection_from_value(&value_of(o, 0)) {
+        // SAFETY: as above.
+        match json::connection_from_value(&unsafe { value_of(o, 0) }) {
             Ok(c) => {
                 *p = c as c_int;
                 0

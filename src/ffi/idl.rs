@@ -55,7 +55,8 @@ pub(crate) unsafe fn init<T: IdlStruct>(p: *mut T) {
     if p.is_null() {
         return;
     }
-    T::store(&T::Model::default(), p).expect("defaults hold no strings to allocate");
+    // SAFETY: `p` points to writable memory for a `T` (this function's contract).
+    unsafe { T::store(&T::Model::default(), p) }.expect("defaults hold no strings to allocate");
 }
 
 /// `_dispose`: free the strings, then zero the struct as libxl does; NULL is a no-op.
@@ -63,9 +64,13 @@ pub(crate) unsafe fn init<T: IdlStruct>(p: *mut T) {
 /// # Safety
 /// `p` is NULL or an initialised `T`.
 pub(crate) unsafe fn dispose<T: IdlStruct>(p: *mut T) {
-    if let Some(s) = p.as_mut() {
-        s.free_strings();
-        ptr::write_bytes(p, 0, 1);
+    // SAFETY: `p` is NULL or an initialised `T` (this function's contract), whose strings are
+    // freed once and which is then zeroed as a whole.
+    unsafe {
+        if let Some(s) = p.as_mut() {
+            s.free_strings();
+            ptr::write_bytes(p, 0, 1);
+        }
     }
 }
 
@@ -79,7 +84,8 @@ pub(crate) unsafe fn copy<T: IdlStruct>(
     src: *const T,
     site: Site,
 ) {
-    let (Some(src), false) = (src.as_ref(), dst.is_null()) else {
+    // SAFETY: `src` is NULL or initialised (this function's contract).
+    let (Some(src), false) = (unsafe { src.as_ref() }, dst.is_null()) else {
         log_error(
             ctx,
             site,
@@ -87,9 +93,11 @@ pub(crate) unsafe fn copy<T: IdlStruct>(
         );
         return;
     };
-    if let Err(e) = T::store(&src.read(), dst) {
+    // SAFETY: `src` is initialised and `dst` writable (checked non-NULL above).
+    if let Err(e) = unsafe { T::store(&src.read(), dst) } {
         log_error(ctx, site, &e);
-        init(dst);
+        // SAFETY: as above.
+        unsafe { init(dst) };
     }
 }
 
@@ -102,9 +110,11 @@ pub(crate) unsafe fn to_json<T: IdlStruct>(
     p: *const T,
     site: Site,
 ) -> *mut c_char {
-    let result = match p.as_ref() {
+    // SAFETY: `p` is NULL or initialised (this function's contract).
+    let result = match unsafe { p.as_ref() } {
         None => Err(Error::Invalid("NULL struct passed to to_json".into())),
-        Some(s) => cstring::malloc_bytes(&T::to_json(&s.read())),
+        // SAFETY: as above.
+        Some(s) => cstring::malloc_bytes(&T::to_json(&unsafe { s.read() })),
     };
     result.unwrap_or_else(|e| {
         log_error(ctx, site, &e);
@@ -128,11 +138,14 @@ pub(crate) unsafe fn from_json<T: IdlStruct>(
         log_error(ctx, site, &e);
         return e.code();
     }
-    init(p);
+    // SAFETY: `p` is writable (non-NULL, this function's contract).
+    unsafe { init(p) };
     let result = if s.is_null() {
         Err(Error::Invalid("NULL JSON text passed to from_json".into()))
     } else {
-        T::from_json(CStr::from_ptr(s).to_bytes()).and_then(|model| T::store(&model, p))
+        // SAFETY: `s` is a C string and `p` writable (this function's contract).
+        T::from_json(unsafe { CStr::from_ptr(s) }.to_bytes())
+            .and_then(|model| unsafe { T::store(&model, p) })
     };
     match result {
         Ok(()) => 0,

@@ -66,18 +66,22 @@ pub unsafe extern "C" fn xlchannel_config_channels(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("xlchannel_config_channels");
-        if let Some(out) = channels_r.as_mut() {
+        // SAFETY: every pointer is NULL or as this function's contract says.
+        let (c, name, mut out, mut num) = unsafe {
+            (
+                ctx.as_ref(),
+                source_name.as_ref(),
+                channels_r.as_mut(),
+                num_r.as_mut(),
+            )
+        };
+        if let Some(out) = out.as_deref_mut() {
             *out = ptr::null_mut();
         }
-        if let Some(num) = num_r.as_mut() {
+        if let Some(num) = num.as_deref_mut() {
             *num = 0;
         }
-        let (Some(c), Some(name), Some(out), Some(num)) = (
-            ctx.as_ref(),
-            source_name.as_ref(),
-            channels_r.as_mut(),
-            num_r.as_mut(),
-        ) else {
+        let (Some(c), Some(name), Some(out), Some(num)) = (c, name, out, num) else {
             let e = Error::Invalid("NULL ctx, source_name, channels_r or num_r".into());
             log_error(ctx, site, &e);
             return e.code();
@@ -90,9 +94,11 @@ pub unsafe extern "C" fn xlchannel_config_channels(
         let bytes = if len == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(data.cast::<u8>(), len)
+            // SAFETY: `len` readable bytes at `data` (non-NULL here; the contract).
+            unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
         };
-        let source = CStr::from_ptr(name).to_string_lossy();
+        // SAFETY: `source_name` is a C string (the contract).
+        let source = unsafe { CStr::from_ptr(name) }.to_string_lossy();
         let got = match xlcfg::channels_from_xl_config(&source, bytes) {
             Ok(got) => got,
             Err(fatal) => return log_fatal(c, fatal),
@@ -136,18 +142,24 @@ pub unsafe extern "C" fn xlchannel_channel_parse_spec(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("xlchannel_channel_parse_spec");
-        idl::init(channel);
-        let (Some(c), Some(spec), false) = (ctx.as_ref(), spec.as_ref(), channel.is_null()) else {
+        // SAFETY: every pointer is NULL or as this function's contract says.
+        let (c, spec_ref) = unsafe {
+            idl::init(channel);
+            (ctx.as_ref(), spec.as_ref())
+        };
+        let (Some(c), Some(_), false) = (c, spec_ref, channel.is_null()) else {
             let e = Error::Invalid("NULL ctx, spec or channel".into());
             log_error(ctx, site, &e);
             return e.code();
         };
-        let got = match xlcfg::channel_from_xl_spec(CStr::from_ptr(spec).to_bytes()) {
+        // SAFETY: `spec` is a C string (non-NULL here; the contract).
+        let got = match xlcfg::channel_from_xl_spec(unsafe { CStr::from_ptr(spec) }.to_bytes()) {
             Ok(got) => got,
             Err(fatal) => return log_fatal(c, fatal),
         };
         log_lines(c, Level::Warn, &got.warnings);
-        match libxl_device_channel::store(&got.channel, channel) {
+        // SAFETY: `channel` is writable (non-NULL here; the contract).
+        match unsafe { libxl_device_channel::store(&got.channel, channel) } {
             Ok(()) => 0,
             Err(e) => {
                 c.log_error(site, None, &e);

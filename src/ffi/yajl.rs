@@ -44,32 +44,39 @@ fn status(s: YajlGenStatus) -> Result<(), YajlGenStatus> {
     }
 }
 
-// SAFETY (all methods): `self.0` is a live generator (checked non-NULL by the exports), and
+// In each method: `self.0` is a live generator (checked non-NULL by the exports), and
 // strings are passed with their length.
 impl JsonSink for Yajl {
     type Error = YajlGenStatus;
     fn open_map(&mut self) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_map_open(self.0) })
     }
     fn close_map(&mut self) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_map_close(self.0) })
     }
     fn open_array(&mut self) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_array_open(self.0) })
     }
     fn close_array(&mut self) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_array_close(self.0) })
     }
     fn key(&mut self, key: &[u8]) -> Result<(), YajlGenStatus> {
         self.string(key)
     }
     fn string(&mut self, value: &[u8]) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_string(self.0, value.as_ptr(), value.len()) })
     }
     fn integer(&mut self, value: i64) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_integer(self.0, value) })
     }
     fn null(&mut self) -> Result<(), YajlGenStatus> {
+        // SAFETY: a live generator; see above.
         status(unsafe { yajl_gen_null(self.0) })
     }
 }
