@@ -175,7 +175,7 @@ let error_of rc msgs =
 let freed_error = { code = Inval; message = "xlchannel: the context has been freed" }
 
 let busy_error =
-  { code = Lock_fail; message = "xlchannel: the context is in use by another thread" }
+  { code = Lock_fail; message = "xlchannel: ctx_free while another thread is inside a call on the context" }
 
 (* Run a stub; the value and the messages it logged. *)
 let run ctx stub =

@@ -11,9 +11,11 @@
     {!ctx_free} or use {!with_context}. A context that is dropped without being freed is
     freed by its finaliser when the GC collects it (the only C memory the GC ever frees).
 
-    Threads: the runtime lock is released while a call waits for xenstored. As with libxl,
-    one context serves one thread at a time; a call on a context another thread is using
-    returns [Error {code = Lock_fail; _}] instead of racing. *)
+    Threads: as libxl's, a context may be shared by threads (Debian's [libxl.h]: libxl_ctx
+    is thread-safe), and the runtime lock is released while a call waits for xenstored, so
+    calls of several threads on one context run at once; each call's messages are its own.
+    Only {!ctx_free} refuses ([Error {code = Lock_fail; _}]) while another thread is inside a
+    call on the context. *)
 
 (** {1 Errors} *)
 
