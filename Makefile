@@ -30,7 +30,7 @@ SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps demo check check-header check-msrv check-doc fuzz fuzz-smoke check-rust check-c check-python check-ocaml install uninstall clean
+.PHONY: all build deps demo check check-header check-msrv check-doc fuzz fuzz-smoke check-rust check-c check-python check-ocaml check-ocaml-install install uninstall clean
 
 all: build
 
@@ -167,10 +167,23 @@ demo: deps
 # valgrind.
 check-ocaml: check-header
 	$(WITH_XENSTORED) --no-preload bindings/ocaml/check.sh
+	$(WITH_XENSTORED) --no-preload bindings/readme-examples.sh ocaml
+	$(MAKE) --no-print-directory check-ocaml-install
+
+# The OCaml bindings built through pkg-config against a staged `make install` (not the build
+# tree), their example run against it.
+check-ocaml-install: build
+	rm -rf $(BUILD)/ocaml-stage $(BUILD)/ocaml-build
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/ocaml-stage PREFIX=/usr LIBDIR=/usr/lib
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/ocaml-stage/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/ocaml-stage \
+	    XLCHANNEL_USE_PKG_CONFIG=1 dune build --root bindings/ocaml --build-dir $(CURDIR)/$(BUILD)/ocaml-build ./example/channels.exe
+	$(WITH_XENSTORED) --no-preload sh -c 'ldd $(BUILD)/ocaml-build/default/example/channels.exe | grep -q "$(CURDIR)/$(BUILD)/ocaml-stage/usr/lib/libxlchannel.so.$(MAJOR)" && \
+	    XLCHANNEL_OCAML_EXAMPLE=$(CURDIR)/$(BUILD)/ocaml-build/default/example/channels.exe bindings/readme-examples.sh ocaml'
 
 # The Python bindings (ctypes), tested against the real xenstored.
 check-python: check-header
 	$(WITH_XENSTORED) --no-preload $(PYTHON3) -m pytest bindings/python/tests -q
+	$(WITH_XENSTORED) --no-preload bindings/readme-examples.sh python
 
 # Coverage-guided fuzzing (libFuzzer through libfuzzer-sys, stable toolchain; see fuzz/run.sh).
 # `make fuzz` runs FUZZ_RUNS executions per target (default 10^6), or FUZZ_SECONDS seconds
