@@ -10,6 +10,8 @@
 # failed property, a timeout or a memory blow-up) is saved under target/fuzz/artifacts/TARGET/
 # and fails the run; turn it into a named regression test (CONTRIBUTING.md).
 #
+# fuzz/Cargo.lock pins the fuzzing crates and starts from the main crate's lock; it is not
+# built with --locked, so a dependency the main crate gains is added to it, not an error.
 # The coverage instrumentation is the one cargo-fuzz uses (sancov, 8-bit counters, compare
 # tracing), passed as stable -C flags; --target keeps it away from build scripts.
 set -u
@@ -29,7 +31,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 build_log=$CARGO_TARGET_DIR/build.log
 mkdir -p "$CARGO_TARGET_DIR"
-if ! cargo build --release --locked --target "$triple" --bins >"$build_log" 2>&1; then
+if ! cargo build --release --target "$triple" --bins >"$build_log" 2>&1; then
   cat "$build_log"
   echo "fuzz/run.sh: building the fuzz targets failed"
   exit 1

@@ -338,7 +338,8 @@ fn one_spec_reads_like_a_list_item() {
     );
 }
 
-/// Found by `fuzz_channel_spec` (src/fuzz.rs): a NUL byte in a SPEC gave an empty string
+/// Found by the former home-made fuzzer's SPEC target (now `fuzz/` target `channel_spec`,
+/// which replays the input from `fuzz/regressions/channel_spec/`): a NUL byte in a SPEC gave an empty string
 /// (`path=/a\0b` made a socket channel with the path ""), and fields after it were read.
 /// xl reads a C string: the SPEC ends at its first NUL.
 #[test]
