@@ -112,7 +112,12 @@ val with_context :
     the function raises). *)
 
 val last_messages : context -> Log.message list
-(** Everything logged during the most recent call on the context. *)
+(** Everything logged during the most recent call on the context (in any thread) that has
+    returned. *)
+
+val calls_running : context -> int
+(** How many calls, in all threads, are inside the library on the context right now (what
+    makes {!ctx_free} refuse); 0 for a freed context. *)
 
 val live_contexts : unit -> int
 (** How many C contexts exist now (allocated and neither freed nor finalised): for leak

@@ -571,6 +571,14 @@ CAMLprim value xlc_ctx_free(value vctx)
     CAMLreturn(Val_int(0));
 }
 
+/* raw_context -> int: how many calls are running on the context, in all threads (0 for a
+ * freed one). */
+CAMLprim value xlc_ctx_calls(value vctx)
+{
+    struct xlc_ctx *c = Xlc_val(vctx);
+    return Val_int(c ? atomic_load(&c->calls) : 0);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Channels in xenstore. */
 

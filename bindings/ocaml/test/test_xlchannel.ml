@@ -712,9 +712,15 @@ let test_threads ctx =
       Fun.protect ~finally:resume (fun () ->
           let t = Thread.create (fun () -> result := Some (Device_channel.list ctx ~domid:5)) () in
           (* This thread runs while the other one waits in xenstored's socket. *)
-          (* Let the first thread reach its call (it then waits in the stopped xenstored);
-             without a probe that leaves the context alone, give it a second. *)
-          Thread.delay 1.0;
+          (* Wait until the first thread is inside its call (it then waits in the stopped
+             xenstored). *)
+          let deadline = Unix.gettimeofday () +. 10. in
+          let rec wait_inside () =
+            if calls_running ctx = 1 then true
+            else if Unix.gettimeofday () > deadline then false
+            else (Thread.delay 0.01; wait_inside ())
+          in
+          check "the first thread's call is running" (wait_inside ());
           let inside () =
             match ctx_free ctx with Error { code = Lock_fail; _ } -> true | _ -> false
           in
@@ -732,7 +738,8 @@ let test_threads ctx =
           check_int "the waiting call's result once xenstored runs again"
             (match !result with Some (Ok l) -> List.length l | _ -> -1)
             4;
-          check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty")))
+          check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty"));
+          check_int "no call is running afterwards" (calls_running ctx) 0)
 
 (* 8 threads share one context: 50 adds each to one domain, all succeed with distinct
    devids, and each call's messages are its own (a failing add in one thread does not leak
