@@ -28,8 +28,9 @@ BUILD   := c-tests/build
 
 # Debian packages the build and the tests use (the real Xen 4.17 userspace comes from
 # testbed/fetch-xen.sh).
-PACKAGES := gcc libc6-dev make pkg-config libclang-dev valgrind libxen-dev libyajl-dev xenstore-utils \
-	qemu-system-x86 python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune groff-base
+PACKAGES := gcc g++ libc6-dev make pkg-config libclang-dev valgrind libxen-dev libyajl-dev \
+	xenstore-utils qemu-system-x86 python3 python3-pytest python3-pip ocaml ocaml-findlib ocaml-dune \
+	groff-base
 # Debian's interpreter, which python3-pytest belongs to (python3 on PATH may be another one).
 PYTHON3 := /usr/bin/python3
 
@@ -38,8 +39,9 @@ SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps demo check check-header check-rust check-c check-python check-ocaml \
-	header libxl embedded check-libxl install uninstall clean
+.PHONY: all build deps demo check check-header check-msrv check-doc fuzz fuzz-smoke check-rust \
+	check-c check-python check-ocaml check-ocaml-install header libxl embedded check-libxl install \
+	uninstall clean
 
 all: build
 
@@ -54,6 +56,7 @@ deps:
 	@testbed/install-packages.sh $(PACKAGES)
 	@testbed/fetch-xen.sh
 	@$(CARGO) fetch --locked --quiet
+	@cd fuzz && $(CARGO) fetch --quiet
 
 # build.rs generates the headers into its OUT_DIR; `make header` copies them into include/,
 # and the check fails while a committed copy differs from a fresh one.
@@ -73,7 +76,16 @@ check-header: deps
 	        diff -u $$h $$fresh/$${h#include/} | head -40; exit 1; fi; done
 	@echo "headers: 2 passed, 0 failed"
 
-check-rust: check-header
+# rust-version is the newest of the locked dependencies' and the language features' minimums.
+check-msrv: deps
+	$(PYTHON3) tools/msrv.py
+
+# The API documentation builds without a warning.
+check-doc: check-header
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --locked
+	@echo "doc: 1 passed, 0 failed"
+
+check-rust: check-header check-msrv check-doc
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(WITH_XENSTORED) $(CARGO) test --release --locked
@@ -111,6 +123,11 @@ $(BUILD)/test_devicemodel_config: c-tests/test_devicemodel_config.c c-tests/chec
 $(BUILD)/test_xenstored_gone: c-tests/test_xenstored_gone.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+# One context shared by 8 threads (libxl_ctx is thread-safe).
+$(BUILD)/test_threads: c-tests/test_threads.c c-tests/check.h c-tests/xs_helpers.h $(HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -pthread -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
 # -iquote: only "libxl_channel.h" comes from include/, <libxl.h> is always Debian's.
 $(BUILD)/abi_layout: $(wildcard c-tests/abi/*) $(HEADER)
@@ -159,12 +176,13 @@ check-install: build embedded
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config test_xl_config test_guest test_socket_path
+	test_devicemodel_config test_xl_config test_guest test_socket_path test_threads
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xl_config
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_threads
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_guest $(CURDIR)/$(RELEASE)/xlchannel-guest
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_socket_path
@@ -214,12 +232,35 @@ demo: deps
 # valgrind.
 check-ocaml: check-header
 	$(WITH_XENSTORED) --no-preload bindings/ocaml/check.sh
+	$(WITH_XENSTORED) --no-preload bindings/readme-examples.sh ocaml
+	$(MAKE) --no-print-directory check-ocaml-install
+
+# The OCaml bindings built through pkg-config against a staged `make install` (not the build
+# tree), their example run against it.
+check-ocaml-install: build
+	rm -rf $(BUILD)/ocaml-stage $(BUILD)/ocaml-build
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/ocaml-stage PREFIX=/usr LIBDIR=/usr/lib
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/ocaml-stage/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/ocaml-stage \
+	    XLCHANNEL_USE_PKG_CONFIG=1 dune build --root bindings/ocaml --build-dir $(CURDIR)/$(BUILD)/ocaml-build ./example/channels.exe
+	$(WITH_XENSTORED) --no-preload sh -c 'ldd $(BUILD)/ocaml-build/default/example/channels.exe | grep -q "$(CURDIR)/$(BUILD)/ocaml-stage/usr/lib/libxlchannel.so.$(MAJOR)" && \
+	    XLCHANNEL_OCAML_EXAMPLE=$(CURDIR)/$(BUILD)/ocaml-build/default/example/channels.exe bindings/readme-examples.sh ocaml'
 
 # The Python bindings (ctypes), tested against the real xenstored.
 check-python: check-header
 	$(WITH_XENSTORED) --no-preload $(PYTHON3) -m pytest bindings/python/tests -q
+	$(WITH_XENSTORED) --no-preload bindings/readme-examples.sh python
 
-check: check-rust check-c check-libxl check-python check-ocaml
+# Coverage-guided fuzzing (libFuzzer through libfuzzer-sys, stable toolchain; see fuzz/run.sh).
+# `make fuzz` runs FUZZ_RUNS executions per target (default 10^6), or FUZZ_SECONDS seconds
+# each when set; `fuzz-smoke` (part of `make check`) replays the committed inputs and fuzzes
+# FUZZ_SMOKE_SECONDS (default 3) per target.
+fuzz: deps
+	fuzz/run.sh full
+
+fuzz-smoke: deps
+	fuzz/run.sh smoke
+
+check: check-rust check-c check-libxl check-python check-ocaml fuzz-smoke
 	@echo "make check: all runners passed"
 
 install: build embedded

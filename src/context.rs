@@ -18,13 +18,26 @@ use crate::xenstore::XenStore;
 pub const LIBXL_ABI_VERSION: i32 = 0;
 
 /// The library context (`libxl_ctx`): what every call made with it shares, such as the
-/// caller's logger and the xenstore connection. Like libxl's, a context may be used by
-/// several threads at once (libxenstore's handle and xentoollog's loggers are thread-safe).
+/// caller's logger. Like libxl's (Debian's `libxl.h`: "libxl_ctx is thread-safe"), one
+/// context may be used by several threads at once: it holds no state that a call changes,
+/// each call runs its own xenstore transactions, and libxenstore serialises the requests on
+/// its handle (`c-tests/test_threads.c`: 8 threads on one context). Messages go to the
+/// caller's logger from whichever thread makes the call, as libxl's do.
 #[cfg(not(feature = "embedded"))]
 pub struct Context {
     logger: Logger,
     store: XenStore,
 }
+
+// SAFETY: a Context is never changed after `new`; its two handles are used concurrently only
+// through libraries that allow it: libxenstore locks its handle around every request, and
+// the logger is called as libxl calls its logger (the caller's, whose thread-safety is the
+// caller's business as with libxl; ours is xentoollog's stdio logger over stderr).
+#[cfg(not(feature = "embedded"))]
+unsafe impl Sync for Context {}
+// SAFETY: nothing in a Context belongs to the thread that made it.
+#[cfg(not(feature = "embedded"))]
+unsafe impl Send for Context {}
 
 #[cfg(not(feature = "embedded"))]
 impl Context {

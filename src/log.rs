@@ -1,5 +1,11 @@
 //! Logging through the caller's `xentoollog_logger`, in libxl's message shape:
 //! context `libxl`, text `FILE:LINE:FUNC: [Domain N:]MESSAGE`.
+//!
+//! `FUNC` is the C function the caller called. `FILE` is the libxl 4.17 source file that holds
+//! that function, or for xlchannel's additions the one that holds their libxl counterpart
+//! ([`libxl_source_file`]), so a line reads as libxl's would and log filters written for libxl
+//! keep working. `LINE` is the line in xlchannel's own source that raised the message (libxl
+//! has no line for it); with `FUNC` and the message it finds the spot in `src/ffi`.
 
 use crate::ffi::types::xentoollog_logger;
 use libc::{c_char, c_int, c_uint};
@@ -20,6 +26,9 @@ pub enum Level {
     Critical = 9,
 }
 
+// libxentoollog's own functions: not part of our header.
+#[allow(unused_doc_comments)]
+/// cbindgen:ignore
 extern "C" {
     fn xtl_log(
         logger: *mut xentoollog_logger,
@@ -48,16 +57,48 @@ pub struct Site {
     pub func: &'static str,
 }
 
-/// A `Site` for the calling function of the C API.
+/// A `Site` for the calling function of the C API, `$func` being its C name.
 #[macro_export]
 macro_rules! site {
     ($func:expr) => {
         $crate::log::Site {
-            file: file!(),
+            file: $crate::log::libxl_source_file($func),
             line: line!(),
             func: $func,
         }
     };
+}
+
+/// The libxl 4.17 source file that holds the C function `func` (or its libxl counterpart,
+/// for xlchannel's additions): what a libxl user sees in libxl's own log lines.
+pub fn libxl_source_file(func: &str) -> &'static str {
+    const IDL_HELPERS: [&str; 8] = [
+        "_init",
+        "_init_connection",
+        "_dispose",
+        "_copy",
+        "_to_json",
+        "_from_json",
+        "_to_string",
+        "_from_string",
+    ];
+    match func {
+        "libxl_ctx_alloc" | "libxl_ctx_free" => "libxl.c",
+        // gentypes.py generates the IDL types' helpers into _libxl_types.c.
+        f if f.starts_with("libxl_") && IDL_HELPERS.iter().any(|h| f.ends_with(h)) => {
+            "_libxl_types.c"
+        }
+        // Whether a qemu is needed and its arguments: libxl__need_xenpv_qemu and the
+        // -chardev arguments live in libxl_dm.c.
+        f if f.starts_with("xlchannel_need_xenpv_qemu") || f.starts_with("xlchannel_dm_") => {
+            "libxl_dm.c"
+        }
+        // xl's reading of a config's channel list is in xl_parse.c.
+        "xlchannel_config_channels" | "xlchannel_channel_parse_spec" => "xl_parse.c",
+        // The channel operations (add, list, getinfo, the embedding API) and anything
+        // else: libxl keeps its channel code in libxl_console.c.
+        _ => "libxl_console.c",
+    }
 }
 
 pub struct Logger {
@@ -143,12 +184,14 @@ pub unsafe fn log_to(
     if logger.is_null() {
         return;
     }
-    let file = site.file.rsplit('/').next().unwrap_or(site.file);
     let domain = match domid {
         Some(d) if d != 0 && d < DOMID_FIRST_RESERVED => format!("Domain {d}:"),
         _ => String::new(),
     };
-    let text = format!("{file}:{}:{}: {domain}{message}", site.line, site.func);
+    let text = format!(
+        "{}:{}:{}: {domain}{message}",
+        site.file, site.line, site.func
+    );
     // A NUL inside a message would cut it short in C; show it instead.
     let text = CString::new(text.replace('\0', "\\0")).expect("NULs were replaced");
     // The format consumes exactly one string argument.
@@ -160,4 +203,35 @@ pub unsafe fn log_to(
         c"%s".as_ptr(),
         text.as_ptr(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libxl_source_file;
+
+    #[test]
+    fn messages_name_the_libxl_file_of_the_called_function() {
+        for (func, file) in [
+            ("libxl_ctx_alloc", "libxl.c"),
+            ("libxl_device_channel_add", "libxl_console.c"),
+            ("libxl_device_channel_list", "libxl_console.c"),
+            ("libxl_device_channel_getinfo", "libxl_console.c"),
+            ("libxl_device_channel_copy", "_libxl_types.c"),
+            ("libxl_device_channel_from_json", "_libxl_types.c"),
+            ("libxl_channelinfo_to_json", "_libxl_types.c"),
+            ("libxl_channel_connection_from_json", "_libxl_types.c"),
+            ("xlchannel_need_xenpv_qemu_config", "libxl_dm.c"),
+            ("xlchannel_dm_chardev_args", "libxl_dm.c"),
+            ("xlchannel_config_channels", "xl_parse.c"),
+            ("xlchannel_channel_parse_spec", "xl_parse.c"),
+            ("xlchannel_xs_channel_add", "libxl_console.c"),
+        ] {
+            assert_eq!(libxl_source_file(func), file, "{func}");
+        }
+        let site = crate::site!("libxl_device_channel_add");
+        assert_eq!(
+            (site.file, site.func),
+            ("libxl_console.c", "libxl_device_channel_add")
+        );
+    }
 }

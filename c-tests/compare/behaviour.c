@@ -165,6 +165,26 @@ static void channel_from_json_preset(const void *arg)
     libxl_device_channel_dispose(&c);
 }
 
+/* xlchannel's JSON nesting limit (MAX_DEPTH in src/json/parser.rs); libxl has none. */
+#define JSON_MAX_DEPTH 10000
+
+/* A channel whose unknown key "x" holds `depth - 1` nested arrays, alternating with maps
+ * from the middle on, so the whole text nests `depth` containers deep. */
+static void channel_from_json_nested(const void *arg)
+{
+    long depth = *(const long *)arg;
+    char *text = malloc((size_t)depth * 8 + 64), *p = text;
+    p += sprintf(p, "{\"name\": \"deep\", \"x\": ");
+    for (long i = 1; i < depth; i++)
+        p += sprintf(p, i < depth / 2 || i % 2 ? "[" : "{\"k\": ");
+    *p++ = '1';
+    for (long i = depth - 1; i >= 1; i--)
+        *p++ = i < depth / 2 || i % 2 ? ']' : '}';
+    strcpy(p, "}");
+    channel_from_json(text);
+    free(text);
+}
+
 static void enum_cases(const void *arg)
 {
     (void)arg;
@@ -261,6 +281,12 @@ int main(void)
         run_case(label, info_from_json, json_inputs[k]);
         snprintf(label, sizeof(label), "channel_from_json_preset#%zu", k);
         run_case(label, channel_from_json_preset, json_inputs[k]);
+    }
+
+    static const long depths[] = { JSON_MAX_DEPTH - 1, JSON_MAX_DEPTH, JSON_MAX_DEPTH + 1 };
+    for (size_t k = 0; k < sizeof(depths) / sizeof(depths[0]); k++) {
+        snprintf(label, sizeof(label), "channel_from_json_depth#%ld", depths[k]);
+        run_case(label, channel_from_json_nested, &depths[k]);
     }
 
     libxl_ctx_free(ctx);

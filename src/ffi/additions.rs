@@ -85,15 +85,14 @@ pub unsafe extern "C" fn libxl_device_channel_add(
             return code::ERROR_INVAL;
         };
         complete(ctx, ao_how, site, || {
-            add_one(&c.store(), XBT_NULL, domid, ch).map_err(|e| {
-                c.log_error(site, Some(domid), &e);
+            add_one(&c.store(), XBT_NULL, domid, ch).inspect_err(|e| {
+                c.log_error(site, Some(domid), e);
                 c.log(
                     crate::log::Level::Error,
                     site,
                     Some(domid),
                     "Unable to add channel device",
                 );
-                e
             })
         })
     })

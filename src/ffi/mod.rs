@@ -1,6 +1,6 @@
 //! The C ABI: thin `extern "C"` functions that check and convert arguments, call the safe
 //! core and turn its results into libxl's return conventions. Every export runs inside
-//! [`boundary::ffi_boundary`].
+//! `boundary::ffi_boundary`.
 
 pub mod additions;
 pub(crate) mod boundary;

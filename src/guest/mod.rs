@@ -2,12 +2,12 @@
 //! whose xenstore frontend (`device/console/<N>`, relative to the guest's own domain) holds
 //! the channel's `name`. A udev rule runs `xlchannel-guest` when a console device comes and
 //! goes; it links `/dev/xen-channel/<name>` to `../hvc<N>` (see
-//! [`link`](crate::guest::link)), and an in-guest agent waits for that link and opens it
-//! (see [`open`](crate::guest::open)).
+//! [`link`]), and an in-guest agent waits for that link and opens it
+//! (see [`open`]).
 //!
 //! The name is written by dom0's toolstack, but it becomes a file name in the guest's `/dev`:
 //! only a name that is one safe path component is used
-//! ([`check_name`](crate::guest::check_name)).
+//! ([`check_name`]).
 
 pub mod link;
 pub mod open;

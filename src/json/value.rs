@@ -35,13 +35,31 @@ impl Value {
     }
 }
 
+impl Value {
+    /// An array or map with something in it.
+    fn has_children(&self) -> bool {
+        match self {
+            Value::Array(items) => !items.is_empty(),
+            Value::Map(entries) => !entries.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 impl Drop for Value {
     /// Dropping deeply nested input recursively would overflow the stack; flatten instead.
+    /// Only containers with children wait in `pending`, so dropping a wide array of scalars
+    /// allocates nothing.
     fn drop(&mut self) {
         let mut pending: Vec<Value> = Vec::new();
         let take = |v: &mut Value, pending: &mut Vec<Value>| match v {
-            Value::Array(items) => pending.append(items),
-            Value::Map(entries) => pending.extend(entries.drain(..).map(|(_, v)| v)),
+            Value::Array(items) => pending.extend(items.drain(..).filter(Value::has_children)),
+            Value::Map(entries) => pending.extend(
+                entries
+                    .drain(..)
+                    .map(|(_, v)| v)
+                    .filter(Value::has_children),
+            ),
             _ => {}
         };
         take(self, &mut pending);

@@ -1,5 +1,6 @@
 (* channels DOMID [CONFIG]: add the channels of an xl config file to a domain, then print
-   the domain's channels and their state. *)
+   the domain's channels and their state. DOMID is a domain number (the bindings, like
+   libxl's channel calls, take domids; a name is looked up with `xl domid NAME`). *)
 open Xlchannel
 
 let ( let* ) = Result.bind
@@ -35,8 +36,21 @@ let run ~domid config =
       List.fold_left (fun acc ch -> Result.bind acc (fun () -> show ctx ~domid ch)) (Ok ())
         channels)
 
+let usage () =
+  prerr_endline "usage: channels DOMID [CONFIG]   (DOMID: a domain number, e.g. 7)";
+  exit 2
+
 let () =
-  let domid = int_of_string Sys.argv.(1) in
+  let domid =
+    match Array.to_list Sys.argv with
+    | _ :: d :: ([] | [ _ ]) -> (
+        match int_of_string_opt d with
+        | Some n when n >= 0 -> n
+        | _ ->
+            Printf.eprintf "channels: %S is not a domain number\n" d;
+            usage ())
+    | _ -> usage ()
+  in
   let config = if Array.length Sys.argv > 2 then Some Sys.argv.(2) else None in
   match run ~domid config with
   | Ok () -> ()

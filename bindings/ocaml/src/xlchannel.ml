@@ -142,6 +142,7 @@ type raw_messages = (int * string * string) list
 
 external stub_ctx_alloc : unit -> raw_context * int * raw_messages = "xlc_ctx_alloc"
 external stub_ctx_free : raw_context -> int = "xlc_ctx_free"
+external stub_ctx_calls : raw_context -> int = "xlc_ctx_calls"
 external stub_connection_to_string : int -> string option = "xlc_connection_to_string"
 external stub_connection_from_string : string -> int = "xlc_connection_from_string"
 external stub_header_layout : unit -> int array = "xlc_header_layout"
@@ -175,7 +176,7 @@ let error_of rc msgs =
 let freed_error = { code = Inval; message = "xlchannel: the context has been freed" }
 
 let busy_error =
-  { code = Lock_fail; message = "xlchannel: the context is in use by another thread" }
+  { code = Lock_fail; message = "xlchannel: ctx_free while another thread is inside a call on the context" }
 
 (* Run a stub; the value and the messages it logged. *)
 let run ctx stub =
@@ -206,6 +207,7 @@ let ctx_alloc ?logger () =
   end
 
 let ctx_free ctx = if stub_ctx_free ctx.raw = 0 then Ok () else Error busy_error
+let calls_running ctx = stub_ctx_calls ctx.raw
 
 let with_context ?logger f =
   match ctx_alloc ?logger () with

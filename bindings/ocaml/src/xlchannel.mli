@@ -11,9 +11,11 @@
     {!ctx_free} or use {!with_context}. A context that is dropped without being freed is
     freed by its finaliser when the GC collects it (the only C memory the GC ever frees).
 
-    Threads: the runtime lock is released while a call waits for xenstored. As with libxl,
-    one context serves one thread at a time; a call on a context another thread is using
-    returns [Error {code = Lock_fail; _}] instead of racing. *)
+    Threads: as libxl's, a context may be shared by threads (Debian's [libxl.h]: libxl_ctx
+    is thread-safe), and the runtime lock is released while a call waits for xenstored, so
+    calls of several threads on one context run at once; each call's messages are its own.
+    Only {!ctx_free} refuses ([Error {code = Lock_fail; _}]) while another thread is inside a
+    call on the context. *)
 
 (** {1 Errors} *)
 
@@ -110,7 +112,12 @@ val with_context :
     the function raises). *)
 
 val last_messages : context -> Log.message list
-(** Everything logged during the most recent call on the context. *)
+(** Everything logged during the most recent call on the context (in any thread) that has
+    returned. *)
+
+val calls_running : context -> int
+(** How many calls, in all threads, are inside the library on the context right now (what
+    makes {!ctx_free} refuse); 0 for a freed context. *)
 
 val live_contexts : unit -> int
 (** How many C contexts exist now (allocated and neither freed nor finalised): for leak

@@ -21,6 +21,7 @@
 #include <caml/signals.h>
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ _Static_assert(XTL_DEBUG == 1 && XTL_WARN == 7 && XTL_ERROR == 8 && XTL_CRITICAL
 
 /* Results of the stubs besides libxl's (negative) codes: positive, so never confused. */
 #define XLC_CTX_FREED 1 /* the context was freed */
-#define XLC_CTX_BUSY 2  /* another thread is inside a call on this context */
+#define XLC_CTX_BUSY 2  /* ctx_free while another thread is inside a call on the context */
 
 /* ---------------------------------------------------------------------------------------
  * The context: a libxl_ctx and the logger that records its messages. */
@@ -81,35 +82,44 @@ struct xlc_message {
 struct xlc_ctx {
     xentoollog_logger vtable; /* first: libxl calls this logger with a pointer to it */
     libxl_ctx *ctx;
-    int busy;                 /* a stub is using it (read and written under the runtime lock) */
+    atomic_int calls;         /* stubs inside a call on it, in any thread */
+};
+
+/* The messages of the call a thread is making. libxl_ctx is thread-safe and the library
+ * logs from the thread that made the call, so threads sharing a context each collect their
+ * own call's messages here. */
+struct xlc_log {
     size_t n, dropped;
     struct xlc_message msgs[XLC_MAX_MESSAGES];
 };
+static _Thread_local struct xlc_log xlc_log;
 
 static void msgs_clear(struct xlc_ctx *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->msgs[i].context);
-        free(c->msgs[i].text);
+    (void)c;
+    for (size_t i = 0; i < xlc_log.n; i++) {
+        free(xlc_log.msgs[i].context);
+        free(xlc_log.msgs[i].text);
     }
-    c->n = 0;
-    c->dropped = 0;
+    xlc_log.n = 0;
+    xlc_log.dropped = 0;
 }
 
 /* Record one message; at most XLC_MAX_MESSAGES per call, each at most XLC_MAX_TEXT bytes. */
 static void msg_add(struct xlc_ctx *c, int level, const char *context, char *text)
 {
+    (void)c;
     char *ctx_copy = strdup(context ? context : "");
-    if (!text || !ctx_copy || c->n >= XLC_MAX_MESSAGES) {
+    if (!text || !ctx_copy || xlc_log.n >= XLC_MAX_MESSAGES) {
         free(text);
         free(ctx_copy);
-        c->dropped++;
+        xlc_log.dropped++;
         return;
     }
-    c->msgs[c->n].level = level;
-    c->msgs[c->n].context = ctx_copy;
-    c->msgs[c->n].text = text;
-    c->n++;
+    xlc_log.msgs[xlc_log.n].level = level;
+    xlc_log.msgs[xlc_log.n].context = ctx_copy;
+    xlc_log.msgs[xlc_log.n].text = text;
+    xlc_log.n++;
 }
 
 static void xlc_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
@@ -155,8 +165,9 @@ static int stub_error(struct xlc_ctx *c, int rc, const char *fmt, ...)
 
 static int has_errors(const struct xlc_ctx *c)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->msgs[i].level >= XTL_ERROR) return 1;
+    (void)c;
+    for (size_t i = 0; i < xlc_log.n; i++)
+        if (xlc_log.msgs[i].level >= XTL_ERROR) return 1;
     return 0;
 }
 
@@ -165,8 +176,7 @@ static intnat live_contexts;
 
 static void xlc_destroy(struct xlc_ctx *c)
 {
-    libxl_ctx_free(c->ctx); /* NULL is allowed */
-    msgs_clear(c);
+    libxl_ctx_free(c->ctx); /* NULL is allowed; what it logs waits for this thread's next call */
     free(c);
     live_contexts--;
 }
@@ -202,14 +212,14 @@ static struct custom_operations xlc_ops = {
     custom_fixed_length_default,
 };
 
-/* Start a call on the context: 0 with *out set, cleared and marked busy, or XLC_CTX_*. */
+/* Start a call on the context: 0 with *out set and this thread's messages cleared, or
+ * XLC_CTX_FREED. Other threads may be inside calls on the same context. */
 static int enter(value vctx, struct xlc_ctx **out)
 {
     struct xlc_ctx *c = Xlc_val(vctx);
     if (!c) return XLC_CTX_FREED;
-    if (c->busy) return XLC_CTX_BUSY;
     msgs_clear(c);
-    c->busy = 1;
+    atomic_fetch_add(&c->calls, 1);
     *out = c;
     return 0;
 }
@@ -252,9 +262,9 @@ static value take_messages(struct xlc_ctx *c)
     CAMLparam0();
     CAMLlocal4(r, item, cell, s);
     r = Val_emptylist;
-    if (c->dropped) {
+    if (xlc_log.dropped) {
         char note[96];
-        snprintf(note, sizeof(note), "%zu more messages were dropped", c->dropped);
+        snprintf(note, sizeof(note), "%zu more messages were dropped", xlc_log.dropped);
         item = caml_alloc_tuple(3);
         Store_field(item, 0, Val_int(XTL_WARN));
         s = caml_copy_string("xlchannel-ocaml");
@@ -266,12 +276,12 @@ static value take_messages(struct xlc_ctx *c)
         Field(cell, 1) = r;
         r = cell;
     }
-    for (size_t i = c->n; i-- > 0;) {
+    for (size_t i = xlc_log.n; i-- > 0;) {
         item = caml_alloc_tuple(3);
-        Store_field(item, 0, Val_int(c->msgs[i].level));
-        s = caml_copy_string(c->msgs[i].context);
+        Store_field(item, 0, Val_int(xlc_log.msgs[i].level));
+        s = caml_copy_string(xlc_log.msgs[i].context);
         Store_field(item, 1, s);
-        s = caml_copy_string(c->msgs[i].text);
+        s = caml_copy_string(xlc_log.msgs[i].text);
         Store_field(item, 2, s);
         cell = caml_alloc_small(2, Tag_cons);
         Field(cell, 0) = item;
@@ -282,22 +292,20 @@ static value take_messages(struct xlc_ctx *c)
     CAMLreturn(r);
 }
 
-/* End a call: (result, the call's messages), and the context is free for the next call.
- * Both happen before the stub returns to OCaml, so no other thread can run in between and
- * mix its messages with this call's. */
+/* End a call: (result, the call's messages, which only this thread collected). */
 static value finish(struct xlc_ctx *c, value result)
 {
     CAMLparam1(result);
     CAMLlocal2(msgs, t);
     msgs = take_messages(c);
-    c->busy = 0;
+    atomic_fetch_sub(&c->calls, 1);
     t = caml_alloc_tuple(2);
     Store_field(t, 0, result);
     Store_field(t, 1, msgs);
     CAMLreturn(t);
 }
 
-/* (result, []) for a call that never started (a freed or busy context). */
+/* (result, []) for a call that never started (a freed context). */
 static value no_messages(value result)
 {
     CAMLparam1(result);
@@ -536,11 +544,12 @@ CAMLprim value xlc_ctx_alloc(value unit)
         c->vtable.vmessage = xlc_vmessage;
         c->vtable.progress = xlc_progress;
         c->vtable.destroy = xlc_logger_destroy;
-        c->busy = 1;
+        msgs_clear(c);
+        atomic_store(&c->calls, 1);
         caml_enter_blocking_section();
         rc = libxl_ctx_alloc(&c->ctx, LIBXL_VERSION, 0, &c->vtable);
         caml_leave_blocking_section();
-        c->busy = 0;
+        atomic_store(&c->calls, 0);
     }
     msgs = c ? take_messages(c) : Val_emptylist;
     r = caml_alloc_tuple(3);
@@ -550,15 +559,24 @@ CAMLprim value xlc_ctx_alloc(value unit)
     CAMLreturn(r);
 }
 
-/* raw_context -> int: 0 (also for a context already freed) or XLC_CTX_BUSY. */
+/* raw_context -> int: 0 (also for a context already freed), or XLC_CTX_BUSY while another
+ * thread is inside a call on it (freeing it then would pull it from under that call). */
 CAMLprim value xlc_ctx_free(value vctx)
 {
     CAMLparam1(vctx);
     struct xlc_ctx *c = Xlc_val(vctx);
-    if (c && c->busy) CAMLreturn(Val_int(XLC_CTX_BUSY));
+    if (c && atomic_load(&c->calls)) CAMLreturn(Val_int(XLC_CTX_BUSY));
     Xlc_val(vctx) = NULL;
     if (c) xlc_destroy(c);
     CAMLreturn(Val_int(0));
+}
+
+/* raw_context -> int: how many calls are running on the context, in all threads (0 for a
+ * freed one). */
+CAMLprim value xlc_ctx_calls(value vctx)
+{
+    struct xlc_ctx *c = Xlc_val(vctx);
+    return Val_int(c ? atomic_load(&c->calls) : 0);
 }
 
 /* ---------------------------------------------------------------------------------------

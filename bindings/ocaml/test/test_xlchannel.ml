@@ -691,9 +691,10 @@ let test_repeated_calls ctx =
     check (Printf.sprintf "resident pages stable over 2800 calls (%d -> %d)" before after)
       (after - before < 256)
 
-(* The runtime lock is released while a call waits for xenstored, and a second thread on
-   the same context is refused instead of racing. xenstored is stopped (SIGSTOP) so that
-   the first thread's call waits inside the library as long as the test needs. *)
+(* The runtime lock is released while a call waits for xenstored, a second thread's call on
+   the same context runs meanwhile, and only ctx_free is refused. xenstored is stopped
+   (SIGSTOP) so that the first thread's call waits inside the library as long as the test
+   needs. *)
 let test_threads ctx =
   match Sys.getenv_opt "XLCHANNEL_XENSTORED_PID" with
   | None -> check "XLCHANNEL_XENSTORED_PID is set by the test bed" false
@@ -711,16 +712,24 @@ let test_threads ctx =
       Fun.protect ~finally:resume (fun () ->
           let t = Thread.create (fun () -> result := Some (Device_channel.list ctx ~domid:5)) () in
           (* This thread runs while the other one waits in xenstored's socket. *)
+          (* Wait until the first thread is inside its call (it then waits in the stopped
+             xenstored). *)
           let deadline = Unix.gettimeofday () +. 10. in
-          let rec wait_busy () =
-            match Config.parse_spec ctx "connection=pty" with
-            | Error { code = Lock_fail; _ } -> true
-            | _ when Unix.gettimeofday () > deadline -> false
-            | _ ->
-                Thread.delay 0.01;
-                wait_busy ()
+          let rec wait_inside () =
+            if calls_running ctx = 1 then true
+            else if Unix.gettimeofday () > deadline then false
+            else (Thread.delay 0.01; wait_inside ())
           in
-          check "a second thread's call on a busy context: Lock_fail" (wait_busy ());
+          check "the first thread's call is running" (wait_inside ());
+          let inside () =
+            match ctx_free ctx with Error { code = Lock_fail; _ } -> true | _ -> false
+          in
+          check "ctx_free while another thread is inside a call: Lock_fail, nothing freed"
+            (inside ());
+          check "a second thread's call on the context meanwhile: its own result, no messages"
+            (match Config.parse_spec ctx "connection=pty,name=x" with
+             | Ok (c, []) -> c.name = Some "x"
+             | _ -> false);
           check "ctx_free of a busy context: Lock_fail, nothing freed"
             (match ctx_free ctx with Error { code = Lock_fail; _ } -> true | _ -> false);
           check "the waiting call has not returned" (!result = None);
@@ -729,7 +738,39 @@ let test_threads ctx =
           check_int "the waiting call's result once xenstored runs again"
             (match !result with Some (Ok l) -> List.length l | _ -> -1)
             4;
-          check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty")))
+          check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty"));
+          check_int "no call is running afterwards" (calls_running ctx) 0)
+
+(* 8 threads share one context: 50 adds each to one domain, all succeed with distinct
+   devids, and each call's messages are its own (a failing add in one thread does not leak
+   its messages into another's). *)
+let test_shared_context ctx =
+  register_domain 90 "threads90";
+  let threads = 8 and rounds = 50 in
+  let results = Array.make threads [] in
+  let worker t =
+    let got = ref [] in
+    for r = 1 to rounds do
+      let name = Printf.sprintf "org.thread.%d.%d" t r in
+      got := add ctx 90 (pty name) :: !got;
+      (* An add that fails, with its own error message. *)
+      (match add ctx 90 { (pty "x") with Device_channel.name = None } with
+       | Error { code = Inval; message } when contains message "no name" -> ()
+       | _ -> got := Error { code = Fail; message = "the nameless add was not refused alone" } :: !got)
+    done;
+    results.(t) <- !got
+  in
+  let ts = List.init threads (fun t -> Thread.create worker t) in
+  List.iter Thread.join ts;
+  let all = List.concat (Array.to_list results) in
+  let oks = List.filter_map (function Ok (c : Device_channel.t) -> Some c.devid | Error _ -> None) all in
+  let errors = List.filter_map (function Error e -> Some e | Ok _ -> None) all in
+  check_int "adds from 8 threads on one context that failed" (List.length errors) 0;
+  (match errors with e :: _ -> prerr_endline ("first failure: " ^ e.message) | [] -> ());
+  check_eq "their devids: exactly 1..400" (show_list string_of_int)
+    (List.sort compare oks) (List.init (threads * rounds) (fun i -> i + 1));
+  check_int "listed" (match Device_channel.list ctx ~domid:90 with Ok l -> List.length l | Error _ -> -1)
+    (threads * rounds)
 
 (* A test group that raises counts as one failure; the others still run. *)
 let group name f =
@@ -756,6 +797,7 @@ let () =
          group "json" (fun () -> test_json ctx);
          group "config" (fun () -> test_config ctx);
          group "device model" (fun () -> test_device_model ctx);
+         group "shared context" (fun () -> test_shared_context ctx);
          group "repeated calls" (fun () -> test_repeated_calls ctx);
          group "threads" (fun () -> test_threads ctx);
          Ok ())

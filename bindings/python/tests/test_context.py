@@ -101,21 +101,58 @@ def test_vmessage_formats_the_va_list(ctx):
 
 
 def test_threads_share_a_context(ctx, domid):
+    """8 threads on one context, their calls running at once: every add gets its own devid,
+    and each call's messages (ctx.messages, XlError.messages) are its own thread's."""
     errors = []
+    devids = []
 
     def work(t):
         try:
-            for i in range(20):
-                ctx.add(domid, Channel("t%d.c%d" % (t, i), Connection.PTY))
+            for i in range(25):
+                added = ctx.add(domid, Channel("t%d.c%d" % (t, i), Connection.PTY))
+                assert ctx.messages == []
+                devids.append(added.devid)
+                try:
+                    ctx.add(domid, Channel(connection=Connection.PTY))  # no name
+                    raise AssertionError("a nameless channel was added")
+                except xlchannel.InvalidError as e:
+                    assert [m.text.endswith("has no name") for m in e.messages][:1] == [True]
+                    assert all("has no name" in m.text or "Unable to add" in m.text
+                               for m in e.messages), e.messages
+                    assert tuple(ctx.messages) == tuple(e.messages)
                 ctx.list(domid)
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=120)
     assert errors == []
+    assert sorted(devids) == list(range(1, 201))
     listed = ctx.list(domid)
-    assert len(listed) == 80 and len({c.name for c in listed}) == 80
+    assert len(listed) == 200 and len({c.name for c in listed}) == 200
+
+
+def test_close_waits_for_the_calls_of_other_threads(domid):
+    ctx = xlchannel.Context(logger=None)
+    started, results = threading.Event(), []
+
+    def work():
+        started.set()
+        for i in range(50):
+            try:
+                results.append(ctx.add(domid, Channel("w.c%d" % i, Connection.PTY)).devid)
+            except ValueError:  # the context was closed between two calls
+                break
+
+    t = threading.Thread(target=work)
+    t.start()
+    started.wait()
+    ctx.close()
+    t.join(timeout=60)
+    assert ctx.closed and not t.is_alive()
+    assert results == list(range(1, len(results) + 1))
+    with pytest.raises(ValueError):
+        ctx.list(domid)

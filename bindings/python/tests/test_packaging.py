@@ -85,8 +85,42 @@ def test_search_order(monkeypatch):
     monkeypatch.delenv("XLCHANNEL_LIB")
     candidates = _native.library_candidates()
     assert candidates[0] == str(REPO / "target" / "release" / "libxlchannel.so")
-    assert len(candidates) == 2  # then the system's (find_library or the soname)
-    assert "libxlchannel.so" in candidates[1]
+    # then the system's: find_library (when it finds one), the soname, make install's places
+    assert candidates[-3:] == ["libxlchannel.so.0", "/usr/local/lib/libxlchannel.so.0",
+                               "/usr/lib/libxlchannel.so.0"]
+    assert len(candidates) in (4, 5)
+
+
+def test_pip_installed_copy_run_from_the_build_tree_uses_it(installed):
+    """No XLCHANNEL_LIB, the package outside the repository, run from inside it."""
+    out = run_python(
+        "import xlchannel\n"
+        "with xlchannel.Context(logger=None):\n"
+        "    print(xlchannel.library_path())\n",
+        {"PYTHONPATH": str(installed)}, cwd=REPO / "examples")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "%s\n" % (REPO / "target" / "release" / "libxlchannel.so")
+
+
+def test_pip_installed_copy_finds_an_installed_library(installed, tmp_path, domid):
+    """`make install` into a staging directory; the package finds the library by its soname
+    where the loader looks (here LD_LIBRARY_PATH stands for the installed lib directory)."""
+    stage = tmp_path / "stage"
+    make = subprocess.run(["make", "--no-print-directory", "-C", str(REPO), "install",
+                           "DESTDIR=%s" % stage, "PREFIX=/usr/local"],
+                          capture_output=True, text=True, timeout=600)
+    assert make.returncode == 0, make.stdout + make.stderr
+    libdir = stage / "usr" / "local" / "lib"
+    out = run_python(
+        "import os, xlchannel\n"
+        "with xlchannel.Context(logger=None) as ctx:\n"
+        "    c = ctx.add(%d, xlchannel.Channel('org.installed.lib', 'pty'))\n"
+        "    print(c.devid, xlchannel.library_path())\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print(%r in maps)\n" % (domid, str(libdir / "libxlchannel.so.0.")),
+        {"PYTHONPATH": str(installed), "LD_LIBRARY_PATH": str(libdir)}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "1 libxlchannel.so.0\nTrue\n"
 
 
 def test_errors_pickle():

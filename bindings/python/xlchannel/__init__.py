@@ -7,8 +7,9 @@
         for c in ctx.list(7):
             print(c.name, ctx.info(7, c).state)
 
-The library is found through $XLCHANNEL_LIB, then the repository's build tree, then the
-system; it is loaded (and its struct layout checked) at first use, not at import.
+The library is found through $XLCHANNEL_LIB, then the build tree (the one this package sits
+in, or else the current directory's), then an installed one (soname, then where `make
+install` puts it); it is loaded (and its struct layout checked) at first use, not at import.
 """
 
 from .context import ConfigChannels, Context

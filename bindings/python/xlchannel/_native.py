@@ -164,19 +164,37 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+# Where `make install` puts the library with its default PREFIX (/usr/local) and with
+# PREFIX=/usr, for systems whose loader cache has not been refreshed (ldconfig) since.
+INSTALLED = ("/usr/local/lib/libxlchannel.so.0", "/usr/lib/libxlchannel.so.0")
+
+
+def _build_tree_library(start: Path) -> Optional[str]:
+    """target/release/libxlchannel.so of the xlchannel tree holding `start`, if built."""
+    for d in [start, *start.parents]:
+        lib = d / "target" / "release" / "libxlchannel.so"
+        if (d / "include" / "libxl_channel.h").is_file() and (d / "Cargo.toml").is_file():
+            return str(lib) if lib.is_file() else None
+    return None
+
+
 def library_candidates() -> List[str]:
-    """Where the library is looked for, in order: $XLCHANNEL_LIB (only it, when set), the
-    build tree's target/release/libxlchannel.so, then the system's libxlchannel.so.0."""
+    """Where the library is looked for, in order: $XLCHANNEL_LIB (only it, when set); the
+    build tree this package sits in, or else the one the current directory is in; then an
+    installed one: ctypes.util.find_library("xlchannel"), the soname libxlchannel.so.0
+    (LD_LIBRARY_PATH, the loader cache), and where `make install` puts it."""
     env = os.environ.get(LIB_ENV)
     if env:
         return [env]
     found = []
-    root = repo_root()  # only when this package is still inside the source tree
-    build = root / "target" / "release" / "libxlchannel.so"
-    if (root / "include" / "libxl_channel.h").is_file() and build.is_file():
-        found.append(str(build))
+    for start in (Path(__file__).resolve().parent, Path.cwd()):
+        build = _build_tree_library(start)
+        if build and build not in found:
+            found.append(build)
     system = ctypes.util.find_library("xlchannel")
-    found.append(system or "libxlchannel.so.0")
+    for candidate in (system, "libxlchannel.so.0", *INSTALLED):
+        if candidate and candidate not in found:
+            found.append(candidate)
     return found
 
 

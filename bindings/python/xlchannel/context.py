@@ -38,11 +38,21 @@ class _Sink:
 
     def __init__(self, logger: Optional[logging.Logger]) -> None:
         self.logger = logger
-        self.capture: Optional[List[LogMessage]] = None
+        # The library logs from the thread that made the call: each thread records its own.
+        self._local = threading.local()
         self._vmessage = _native.XTL_VMESSAGE(self._on_vmessage)
         self._progress = _native.XTL_PROGRESS(self._on_progress)
         self._destroy = _native.XTL_DESTROY(self._on_destroy)
         self.struct = _native.xentoollog_logger(self._vmessage, self._progress, self._destroy)
+
+    @property
+    def capture(self) -> Optional[List[LogMessage]]:
+        """Where this thread's call in progress records its messages (None: no call)."""
+        return getattr(self._local, "capture", None)
+
+    @capture.setter
+    def capture(self, value: Optional[List[LogMessage]]) -> None:
+        self._local.capture = value
 
     @property
     def pointer(self) -> int:
@@ -111,8 +121,9 @@ class Context:
     is garbage collected.
 
     Every message the library logs goes to `logger` (default: the `xlchannel` logger; None
-    for none) and into the XlError a failing call raises. One context serves one thread at
-    a time; calls from several threads are serialised.
+    for none) and into the XlError a failing call raises. As libxl's, a context may be shared
+    by threads and their calls run at once (ctypes releases the GIL around C calls);
+    `messages` is per thread: what this thread's last call logged.
     """
 
     def __init__(self, logger: Union[logging.Logger, None, object] = _DEFAULT) -> None:
@@ -120,8 +131,10 @@ class Context:
             logger = logging.getLogger("xlchannel")
         self._lib = _native.lib()
         self._sink = _Sink(logger)  # type: ignore[arg-type]
-        self._lock = threading.RLock()
-        self.messages: List[LogMessage] = []  # what the last call logged
+        # Guards the handle against close() while calls of other threads are running.
+        self._calls_done = threading.Condition()
+        self._calls = 0
+        self._local = threading.local()
         handle = ctypes.c_void_p()
         self._sink.capture = captured = []
         try:
@@ -138,10 +151,22 @@ class Context:
 
     # -- lifetime ------------------------------------------------------------------
 
+    @property
+    def messages(self) -> List[LogMessage]:
+        """What this thread's last call on the context logged."""
+        return getattr(self._local, "messages", [])
+
+    @messages.setter
+    def messages(self, value: List[LogMessage]) -> None:
+        self._local.messages = value
+
     def close(self) -> None:
-        """Free the context (`libxl_ctx_free`). Idempotent."""
-        with self._lock:
+        """Free the context (`libxl_ctx_free`), once the calls other threads are making on it
+        have returned; later calls raise ValueError. Idempotent."""
+        with self._calls_done:
             self._handle = None
+            while self._calls:
+                self._calls_done.wait()
             self._finalizer()
 
     @property
@@ -161,15 +186,20 @@ class Context:
 
     def _run(self, fn: Callable[[int], object]):
         """Call fn(handle) with the messages it logs recorded in `self.messages`."""
-        with self._lock:
-            if self._handle is None:
+        with self._calls_done:
+            handle = self._handle
+            if handle is None:
                 raise ValueError("operation on a closed xlchannel.Context")
-            self._sink.capture = captured = []
-            try:
-                return fn(self._handle)
-            finally:
-                self._sink.capture = None
-                self.messages = captured
+            self._calls += 1
+        self._sink.capture = captured = []
+        try:
+            return fn(handle)
+        finally:
+            self._sink.capture = None
+            self.messages = captured
+            with self._calls_done:
+                self._calls -= 1
+                self._calls_done.notify_all()
 
     def _call(self, fn: Callable[[int], int]) -> int:
         """As `_run` for a function returning 0 or a libxl_error; raises XlError."""
