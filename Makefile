@@ -101,6 +101,10 @@ $(BUILD)/test_socket_path: c-tests/test_socket_path.c c-tests/check.h c-tests/ca
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
+$(BUILD)/test_hotplug: c-tests/test_hotplug.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h c-tests/qemu_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
 # Real <libxl.h> only: both libraries are dlopen'ed by the program (no real libxl context, so
 # no preload shim).
 $(BUILD)/test_devicemodel_config: c-tests/test_devicemodel_config.c c-tests/check.h c-tests/capture_logger.h
@@ -154,7 +158,7 @@ check-install: build
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config test_xl_config test_guest test_socket_path
+	test_devicemodel_config test_xl_config test_guest test_socket_path test_hotplug
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
@@ -163,6 +167,7 @@ check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_guest $(CURDIR)/$(RELEASE)/xlchannel-guest
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_socket_path
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_hotplug
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
