@@ -184,9 +184,9 @@ libxl: deps
 # libxl's convention for a test that needs libxl's insides: the inside half is built into
 # libxenlight_test.so (by make libxl), the outside half links against it.
 $(BUILD)/test_libxl_channels: libxl/tests/test_libxl_channels.c libxl/tests/libxl_test_channels.h \
-		c-tests/check.h c-tests/xs_helpers.h libxl
+		c-tests/check.h c-tests/xs_helpers.h $(EMBED_HEADER) libxl
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_TEST) -Ilibxl/tests -Ic-tests $< -o $@ -Ltarget/libxl/lib -l:libxenlight_test.so \
+	$(CC) $(CFLAGS_TEST) -Ilibxl/tests -Ic-tests -iquote include $< -o $@ -Ltarget/libxl/lib -l:libxenlight_test.so \
 	    -lxentoollog -lxenstore
 
 # The embedded build's proofs (libxl/tests/check-embedded.sh): ABI, Debian's xl on it, Xen's
