@@ -114,6 +114,10 @@ $(BUILD)/test_socket_path: c-tests/test_socket_path.c c-tests/check.h c-tests/ca
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
+$(BUILD)/test_hotplug: c-tests/test_hotplug.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h c-tests/qemu_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
 # Real <libxl.h> only: both libraries are dlopen'ed by the program (no real libxl context, so
 # no preload shim).
 $(BUILD)/test_devicemodel_config: c-tests/test_devicemodel_config.c c-tests/check.h c-tests/capture_logger.h
@@ -176,7 +180,7 @@ check-install: build embedded
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config test_xl_config test_guest test_socket_path test_threads
+	test_devicemodel_config test_xl_config test_guest test_socket_path test_threads test_hotplug
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
@@ -186,6 +190,7 @@ check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_guest $(CURDIR)/$(RELEASE)/xlchannel-guest
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_socket_path
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_hotplug
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
@@ -208,9 +213,9 @@ embedded:
 # libxl's convention for a test that needs libxl's insides: the inside half is built into
 # libxenlight_test.so (by make libxl), the outside half links against it.
 $(BUILD)/test_libxl_channels: libxl/tests/test_libxl_channels.c libxl/tests/libxl_test_channels.h \
-		c-tests/check.h c-tests/xs_helpers.h libxl
+		c-tests/check.h c-tests/xs_helpers.h $(EMBED_HEADER) libxl
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_TEST) -Ilibxl/tests -Ic-tests $< -o $@ -Ltarget/libxl/lib -l:libxenlight_test.so \
+	$(CC) $(CFLAGS_TEST) -Ilibxl/tests -Ic-tests -iquote include $< -o $@ -Ltarget/libxl/lib -l:libxenlight_test.so \
 	    -lxentoollog -lxenstore
 
 # The embedded build's proofs (libxl/tests/check-embedded.sh): ABI, Debian's xl on it, Xen's

@@ -23,6 +23,11 @@
 #define LIBXL_HAVE_DEVICE_CHANNEL_LIST_FREE 1
 
 /**
+ * `libxl_device_channel_remove` and `libxl_device_channel_destroy` exist.
+ */
+#define LIBXL_HAVE_DEVICE_CHANNEL_REMOVE 1
+
+/**
  * `LIBXL_HAVE_DEVICE_CHANNEL`: the channel API is present.
  */
 #define LIBXL_HAVE_DEVICE_CHANNEL 1
@@ -221,6 +226,36 @@ int libxl_device_channel_add(libxl_ctx *ctx,
                              uint32_t domid,
                              struct libxl_device_channel *channel,
                              const struct libxl_asyncop_how *ao_how);
+
+/**
+ * Unplug a channel from a running domain, gracefully: libxl's device removal protocol
+ * (backend `online` 0 and `state` 5; a bounded wait for the frontend to close), then the
+ * channel's chardev in the domain's device model and its frontend, backend and `/libxl`
+ * nodes go. `channel->devid` is the console devid (as add wrote it back). All or nothing:
+ * a device model that does not answer, or refuses, fails the removal with nothing removed.
+ * ERROR_NOTFOUND for a console the domain does not have. `ao_how` as for add. (libxl 4.17
+ * does not export this.)
+ *
+ * # Safety
+ * As `libxl_device_channel_add`.
+ */
+int libxl_device_channel_remove(libxl_ctx *ctx,
+                                uint32_t domid,
+                                struct libxl_device_channel *channel,
+                                const struct libxl_asyncop_how *ao_how);
+
+/**
+ * Remove a channel by force (libxl's destroy): no waiting for the frontend; the chardev is
+ * removed from the device model when it answers (otherwise a warning, and a socket file
+ * nobody listens on is deleted), and the nodes go in any case.
+ *
+ * # Safety
+ * As `libxl_device_channel_add`.
+ */
+int libxl_device_channel_destroy(libxl_ctx *ctx,
+                                 uint32_t domid,
+                                 struct libxl_device_channel *channel,
+                                 const struct libxl_asyncop_how *ao_how);
 
 /**
  * Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.

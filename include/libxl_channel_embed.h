@@ -25,6 +25,11 @@
 #define LIBXL_HAVE_DEVICE_CHANNEL_LIST_FREE 1
 
 /**
+ * `libxl_device_channel_remove` and `libxl_device_channel_destroy` exist.
+ */
+#define LIBXL_HAVE_DEVICE_CHANNEL_REMOVE 1
+
+/**
  * `libxl_device_channel_add` over a caller's handle and transaction.
  *
  * # Safety
@@ -36,6 +41,20 @@ int xlchannel_xs_channel_add(struct xs_handle *xsh,
                              xentoollog_logger *lg,
                              uint32_t domid,
                              libxl_device_channel *channel);
+
+/**
+ * `libxl_device_channel_remove` (`force` 0) or `_destroy` (`force` 1) of console
+ * `channel->devid` over a caller's handle; always its own transactions (the removal
+ * protocol waits between them). Warnings go to `lg` too.
+ *
+ * # Safety
+ * `xsh` is NULL or a live handle; `lg` is NULL or live; `channel` is NULL or initialised.
+ */
+int xlchannel_xs_channel_remove(struct xs_handle *xsh,
+                                xentoollog_logger *lg,
+                                uint32_t domid,
+                                const libxl_device_channel *channel,
+                                int force);
 
 /**
  * Domain creation: write all `num` channels of `domid` in one transaction; channel i with
@@ -108,6 +127,36 @@ int libxl_device_channel_add(libxl_ctx *ctx,
                              uint32_t domid,
                              libxl_device_channel *channel,
                              const libxl_asyncop_how *ao_how);
+
+/**
+ * Unplug a channel from a running domain, gracefully: libxl's device removal protocol
+ * (backend `online` 0 and `state` 5; a bounded wait for the frontend to close), then the
+ * channel's chardev in the domain's device model and its frontend, backend and `/libxl`
+ * nodes go. `channel->devid` is the console devid (as add wrote it back). All or nothing:
+ * a device model that does not answer, or refuses, fails the removal with nothing removed.
+ * ERROR_NOTFOUND for a console the domain does not have. `ao_how` as for add. (libxl 4.17
+ * does not export this.)
+ *
+ * # Safety
+ * As `libxl_device_channel_add`.
+ */
+int libxl_device_channel_remove(libxl_ctx *ctx,
+                                uint32_t domid,
+                                libxl_device_channel *channel,
+                                const libxl_asyncop_how *ao_how);
+
+/**
+ * Remove a channel by force (libxl's destroy): no waiting for the frontend; the chardev is
+ * removed from the device model when it answers (otherwise a warning, and a socket file
+ * nobody listens on is deleted), and the nodes go in any case.
+ *
+ * # Safety
+ * As `libxl_device_channel_add`.
+ */
+int libxl_device_channel_destroy(libxl_ctx *ctx,
+                                 uint32_t domid,
+                                 libxl_device_channel *channel,
+                                 const libxl_asyncop_how *ao_how);
 
 /**
  * Dispose `nr` channels of a list from `libxl_device_channel_list` and free the list.

@@ -22,7 +22,7 @@ die() { echo "make libxl: $*" >&2; exit 1; }
 
 "$root/testbed/install-packages.sh" dpkg-dev patch autoconf automake gcc make python3 bison flex \
     pkg-config uuid-dev libyajl-dev zlib1g-dev libncurses-dev libzstd-dev liblzma-dev \
-    libbz2-dev iasl libxen-dev >/dev/null
+    libbz2-dev acpica-tools libxen-dev >/dev/null
 "$here/fetch-source.sh" "$src"
 mkdir -p "$deps"
 

@@ -12,6 +12,13 @@ pub mod code {
     pub const ERROR_INVAL: i32 = -6;
     pub const ERROR_DEVICE_EXISTS: i32 = -17;
     pub const ERROR_DOMAIN_NOTFOUND: i32 = -21;
+    pub const ERROR_NOTFOUND: i32 = -23;
+    pub const ERROR_PROTOCOL_ERROR_QMP: i32 = -26;
+    pub const ERROR_UNKNOWN_QMP_ERROR: i32 = -27;
+    pub const ERROR_QMP_GENERIC_ERROR: i32 = -28;
+    pub const ERROR_QMP_COMMAND_NOT_FOUND: i32 = -29;
+    pub const ERROR_QMP_DEVICE_NOT_ACTIVE: i32 = -30;
+    pub const ERROR_QMP_DEVICE_NOT_FOUND: i32 = -31;
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -33,6 +40,12 @@ pub enum Error {
     DomainNotFound(String),
     #[error("{0}")]
     NotImplemented(String),
+    /// No such device (libxl's ERROR_NOTFOUND).
+    #[error("{0}")]
+    NotFound(String),
+    /// The device model failed a request: one of libxl's QMP error codes and the reason.
+    #[error("{1}")]
+    Qmp(i32, String),
 }
 
 impl Error {
@@ -46,6 +59,24 @@ impl Error {
             Error::DeviceExists(_) => code::ERROR_DEVICE_EXISTS,
             Error::DomainNotFound(_) => code::ERROR_DOMAIN_NOTFOUND,
             Error::NotImplemented(_) => code::ERROR_NI,
+            Error::NotFound(_) => code::ERROR_NOTFOUND,
+            Error::Qmp(code, _) => *code,
+        }
+    }
+
+    /// The same error (and code), its message prefixed with `what`: which step failed.
+    pub fn context(self, what: &str) -> Error {
+        let at = |m: String| format!("{what}: {m}");
+        match self {
+            Error::Invalid(m) => Error::Invalid(at(m)),
+            Error::Fail(m) => Error::Fail(at(m)),
+            Error::Version(m) => Error::Version(at(m)),
+            Error::NoMem => Error::NoMem,
+            Error::DeviceExists(m) => Error::DeviceExists(at(m)),
+            Error::DomainNotFound(m) => Error::DomainNotFound(at(m)),
+            Error::NotImplemented(m) => Error::NotImplemented(at(m)),
+            Error::NotFound(m) => Error::NotFound(at(m)),
+            Error::Qmp(code, m) => Error::Qmp(code, at(m)),
         }
     }
 }

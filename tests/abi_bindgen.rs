@@ -59,7 +59,12 @@ const MACROS: &[&str] = &["LIBXL_VERSION", "LIBXL_HAVE_DEVICE_CHANNEL"];
 
 /// Functions our header declares that real libxl 4.17 does not. Any other `libxl_*` function in
 /// `include/libxl_channel.h` that is missing from `<libxl.h>` fails the test.
-const KNOWN_ADDITIONS: &[&str] = &["libxl_device_channel_list_free", "libxl_device_channel_add"];
+const KNOWN_ADDITIONS: &[&str] = &[
+    "libxl_device_channel_list_free",
+    "libxl_device_channel_add",
+    "libxl_device_channel_remove",
+    "libxl_device_channel_destroy",
+];
 
 /// The channel API of the real header (reported, not required, when our header lacks one).
 const REAL_CHANNEL_API: &str = "libxl_(device_channel|channelinfo|channel_connection)_.*";

@@ -839,6 +839,10 @@ fn help_and_usage_errors() {
         ("add", "Usage: xlchannel add DOMAIN SPEC...\n"),
         ("list", "Usage: xlchannel list DOMAIN...\n"),
         ("dm-args", "Usage: xlchannel dm-args DOMAIN\n"),
+        (
+            "remove",
+            "Usage: xlchannel remove DOMAIN DEVID|NAME [--force]\n",
+        ),
     ] {
         for help in ["-h", "--help", "--he"] {
             let got = ours(&[command, help]);
@@ -870,7 +874,7 @@ fn help_and_usage_errors() {
         &ours(&[]),
         2,
         "",
-        "xlchannel: no COMMAND (config, add, list or dm-args); see 'xlchannel --help'\n",
+        "xlchannel: no COMMAND (config, add, list, dm-args or remove); see 'xlchannel --help'\n",
     );
     expect(
         &ours(&["frob"]),
@@ -890,4 +894,158 @@ fn help_and_usage_errors() {
         "",
         "option `--frob' not supported.\n",
     );
+}
+
+/// The three node directories of console `devid` that exist.
+fn console_dirs(xs: &XenStore, domid: u32, devid: i32) -> usize {
+    [
+        format!("/local/domain/{domid}/device/console/{devid}"),
+        format!("/local/domain/0/backend/console/{domid}/{devid}"),
+        format!("/libxl/{domid}/device/console/{devid}"),
+    ]
+    .iter()
+    .filter(|p| read(xs, p).is_some())
+    .count()
+}
+
+#[test]
+fn remove_by_devid_or_name_and_its_errors() {
+    let xs = store();
+    register(&xs, 56, "cli-remove");
+    expect(
+        &ours(&[
+            "add",
+            "cli-remove",
+            "connection=pty,name=org.one",
+            "connection=socket,name=org.two,path=/run/two.sock",
+            "connection=pty,name=org.three",
+        ]),
+        0,
+        "1\n2\n3\n",
+        "",
+    );
+    // By console devid, by name (gracefully: no driver took these frontends, so no wait),
+    // and by force.
+    expect(&ours(&["remove", "56", "2"]), 0, "", "");
+    assert_eq!(console_dirs(&xs, 56, 2), 0);
+    assert_eq!(console_dirs(&xs, 56, 1), 3);
+    expect(&ours(&["remove", "cli-remove", "org.three"]), 0, "", "");
+    assert_eq!(console_dirs(&xs, 56, 3), 0);
+    expect(&ours(&["remove", "--force", "56", "1"]), 0, "", "");
+    assert_eq!(read(&xs, "/libxl/56/device/console"), Some(Vec::new()));
+    expect(
+        &ours(&["remove", "56", "1"]),
+        1,
+        "",
+        "xlchannel remove: domain 56 has no console 1\n",
+    );
+    expect(
+        &ours(&["remove", "56", "org.one"]),
+        1,
+        "",
+        "xlchannel remove: domain 56 has no channel named 'org.one'\n",
+    );
+    expect(
+        &ours(&["remove", "56", "0"]),
+        1,
+        "",
+        "xlchannel remove: channel devid 0: console 0 is the primary console, channels use devid 1 and up\n",
+    );
+    expect(
+        &ours(&["remove", "56", "99999999999"]),
+        1,
+        "",
+        "xlchannel remove: DEVID 99999999999 is out of range\n",
+    );
+    expect(
+        &ours(&["remove", "57", "1"]),
+        1,
+        "",
+        "xlchannel remove: domain 57 does not exist\n",
+    );
+    expect(
+        &ours(&["remove", "56"]),
+        2,
+        "",
+        "xlchannel remove: expects DOMAIN and a DEVID or NAME; see 'xlchannel remove --help'\n",
+    );
+    // A console that is not a channel (no name) is left alone.
+    write(
+        &xs,
+        "/libxl/56/device/console/4/backend",
+        b"/local/domain/0/backend/console/56/4",
+    );
+    expect(
+        &ours(&["remove", "56", "4"]),
+        1,
+        "",
+        "xlchannel remove: console 4 of domain 56 is not a channel (it has no name)\n",
+    );
+}
+
+/// A real qemu as domain 58's device model: `add` hot-plugs the socket (it listens when add
+/// returns), `remove` unplugs it (nothing listens, no file, no nodes).
+#[test]
+fn add_and_remove_through_a_real_device_model() {
+    let xs = store();
+    register(&xs, 58, "cli-hotplug");
+    let dir = std::env::temp_dir().join(format!("xlchannel-cli-hp.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let qmp = dir.join("qmp-libxl-58");
+    let sock = dir.join("agent.sock");
+    let qemu = std::env::var("XLCHANNEL_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+    let mut child = Command::new(qemu)
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-qmp",
+        ])
+        .arg(format!("unix:{},server=on,wait=off", qmp.display()))
+        .env_remove("LD_PRELOAD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting qemu-system-x86_64");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !qmp.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let dir_s = dir.to_str().unwrap();
+    let with_run_dir = |args: &[&str]| {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        run(
+            OsStr::new(env!("CARGO_BIN_EXE_xlchannel")),
+            &args,
+            &[("XLCHANNEL_RUN_DIR", dir_s)],
+            None,
+        )
+    };
+    let spec = format!("connection=socket,name=org.agent,path={}", sock.display());
+    let added = with_run_dir(&["add", "58", &spec]);
+    let listening = std::os::unix::net::UnixStream::connect(&sock).is_ok();
+    let removed = with_run_dir(&["remove", "58", "org.agent"]);
+    let gone = !sock.exists() && std::os::unix::net::UnixStream::connect(&sock).is_err();
+    let _ = child.kill();
+    let _ = child.wait();
+    let dead = with_run_dir(&["add", "58", &spec]);
+    let _ = std::fs::remove_dir_all(&dir);
+    expect(&added, 0, "1\n", "");
+    assert!(listening, "the channel's socket listens when add returns");
+    expect(&removed, 0, "", "");
+    assert!(gone, "the socket is gone after remove");
+    assert_eq!(console_dirs(&xs, 58, 1), 0);
+    expect(
+        &dead,
+        1,
+        "",
+        &format!(
+            "xlchannel add: hotplug into the device model of domain 58 (nothing was added): \
+             device model QMP socket {}: connect: Connection refused (os error 111)\n",
+            qmp.display()
+        ),
+    );
+    assert_eq!(console_dirs(&xs, 58, 1), 0);
 }

@@ -83,3 +83,33 @@ int libxl_device_channel_add(libxl_ctx *ctx, uint32_t domid,
     libxl__ao_complete(egc, ao, rc);
     return AO_INPROGRESS;
 }
+
+/* Unplug, graceful (remove) or forced (destroy): as add, xlchannel does the work (the
+ * removal protocol's bounded wait, the device model's chardev, the nodes) and libxl's AO
+ * machinery gives it ao_how's semantics. */
+static int channel_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_channel *channel,
+                          int force, const libxl_asyncop_how *ao_how)
+{
+    AO_CREATE(ctx, domid, ao_how);
+    int rc;
+
+    rc = xlchannel_xs_channel_remove(CTX->xsh, CTX->lg, domid, channel, force);
+    if (rc)
+        LOGD(ERROR, domid, "Unable to remove channel device");
+    libxl__ao_complete(egc, ao, rc);
+    return AO_INPROGRESS;
+}
+
+int libxl_device_channel_remove(libxl_ctx *ctx, uint32_t domid,
+                                libxl_device_channel *channel,
+                                const libxl_asyncop_how *ao_how)
+{
+    return channel_remove(ctx, domid, channel, 0, ao_how);
+}
+
+int libxl_device_channel_destroy(libxl_ctx *ctx, uint32_t domid,
+                                 libxl_device_channel *channel,
+                                 const libxl_asyncop_how *ao_how)
+{
+    return channel_remove(ctx, domid, channel, 1, ao_how);
+}

@@ -30,11 +30,13 @@ syms() { nm -D --defined-only --with-symbol-versions "$1" | awk '{print $2, $3}'
 abi_symbols() {
     { syms "$debian"
       echo "T libxl_device_channel_add@@VERS_4.17.0"
-      echo "T libxl_device_channel_list_free@@VERS_4.17.0"; } | LC_ALL=C sort >"$work/expected"
+      echo "T libxl_device_channel_list_free@@VERS_4.17.0"
+      echo "T libxl_device_channel_remove@@VERS_4.17.0"
+      echo "T libxl_device_channel_destroy@@VERS_4.17.0"; } | LC_ALL=C sort >"$work/expected"
     syms "$rebuilt/libxenlight.so.4.17.0" >"$work/actual"
     diff -u "$work/expected" "$work/actual"
 }
-check "dynamic symbols: Debian's, with the same versions, plus the two additions" abi_symbols
+check "dynamic symbols: Debian's, with the same versions, plus the four additions" abi_symbols
 soname() { readelf -d "$1" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'; }
 check "soname libxenlight.so.4.17" test "$(soname "$rebuilt/libxenlight.so.4.17.0")" = libxenlight.so.4.17
 check "no xlchannel or Rust symbol exported" \

@@ -3,7 +3,8 @@
  * has libxenlight_test.so (run with LD_PRELOAD, libxl's convention) do domain creation's
  * channel steps inside libxl against the test bed's xenstored, and checks what they left:
  * console nodes and permissions, devids and backend domids written back, the answer of
- * libxl__need_xenpv_qemu and the qemu -chardev arguments.
+ * libxl__need_xenpv_qemu and the qemu -chardev arguments. Then libxl's own add, remove and
+ * destroy of a running domain's channel (the glue's AO wrappers around xlchannel).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <libxl.h>
 #include <xenstore.h>
 
+#include "libxl_channel_embed.h"
 #include "libxl_test_channels.h"
 #include "check.h"
 #include "xs_helpers.h"
@@ -55,6 +57,56 @@ static void check_args(char **args, const char *const *want)
         CHECK_STR(args[i], want[i]);
     }
     CHECK(args[i] == NULL);
+}
+
+static int callback_calls, callback_rc = 1;
+static void remember(libxl_ctx *c, int rc, void *for_callback)
+{
+    (void)c;
+    (void)for_callback;
+    callback_calls++;
+    callback_rc = rc;
+}
+
+/* The number of the three node directories of console `devid` of `domid` that exist. */
+static int nodes_present(unsigned domid, int devid)
+{
+    char paths[3][96];
+    int n = 0;
+    snprintf(paths[0], sizeof(paths[0]), "/local/domain/%u/device/console/%d", domid, devid);
+    snprintf(paths[1], sizeof(paths[1]), "/local/domain/0/backend/console/%u/%d", domid, devid);
+    snprintf(paths[2], sizeof(paths[2]), "/libxl/%u/device/console/%d", domid, devid);
+    for (int i = 0; i < 3; i++) {
+        char *v = xs_get(xs, paths[i]);
+        n += v != NULL;
+        free(v);
+    }
+    return n;
+}
+
+/* Hotplug and unplug through libxl's own entry points (no device model for this domain:
+ * the nodes only; the device-model side is c-tests/test_hotplug.c's). */
+static void test_add_remove_destroy(libxl_ctx *ctx)
+{
+    libxl_device_channel c;
+    libxl_asyncop_how how = { .callback = remember };
+    setenv("XLCHANNEL_RUN_DIR", "/nonexistent/xlchannel-run", 1);
+    register_domain(xs, 65, "guest65");
+    channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/xen/hot.sock", NULL);
+    c.devid = -1;
+    CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), 0);
+    CHECK_INT(c.devid, 1);
+    CHECK_INT(nodes_present(65, 1), 3);
+    CHECK_INT(libxl_device_channel_remove(ctx, 65, &c, NULL), 0);
+    CHECK_INT(nodes_present(65, 1), 0);
+    CHECK_INT(libxl_device_channel_remove(ctx, 65, &c, NULL), ERROR_NOTFOUND);
+    CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, 65, &c, &how), 0);
+    CHECK_INT(callback_calls, 1);
+    CHECK_INT(callback_rc, 0);
+    CHECK_INT(nodes_present(65, 1), 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, 65, &c, NULL), ERROR_NOTFOUND);
+    libxl_device_channel_dispose(&c);
 }
 
 static void free_args(char **args)
@@ -146,6 +198,8 @@ int main(void)
     CHECK(xs_get(xs, "/libxl/64/device/console/1") == NULL);
     CHECK(xs_get(xs, "/local/domain/64/device/console/1") == NULL);
     libxl_domain_config_dispose(&d);
+
+    test_add_remove_destroy(ctx);
 
     libxl_ctx_free(ctx);
     xs_close(xs);

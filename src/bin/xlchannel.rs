@@ -11,7 +11,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 use xlchannel::channel::json::device_channels_to_json;
-use xlchannel::channel::{store, ChannelInfo, Connection, DeviceChannel};
+use xlchannel::channel::{
+    hotplug, remove as unplug, store, ChannelInfo, Connection, DeviceChannel,
+};
 use xlchannel::devicemodel::chardev_args;
 use xlchannel::json::JsonWriter;
 use xlchannel::xenstore::XenStore;
@@ -36,6 +38,8 @@ Commands:
   list DOMAIN...        list the channels of domains, as `xl channel-list` does
   list --json DOMAIN... the same channels as JSON, with names and paths
   dm-args DOMAIN        print the qemu -chardev arguments of a domain's channels
+  remove DOMAIN DEVID|NAME [--force]
+                        unplug a channel (its chardev and its xenstore nodes)
 
 DOMAIN is a domid or a domain name (/local/domain/*/name). The daemon is the one
 libxenstore finds (XENSTORED_PATH). 'xlchannel COMMAND --help' tells more;
@@ -72,6 +76,12 @@ and read as xl reads it (same warnings and errors). With --config FILE (or
 and exit status). All channels are read first, then added in one xenstore transaction:
 all of them, or none. Each takes the first free console devid >= 1, printed on a line of
 its own. A socket channel's path must be absolute.
+
+Hotplug: when the domain's device model runs (its QMP socket <run dir>/qmp-libxl-<domid>
+exists; the run dir is /var/run/xen or $XLCHANNEL_RUN_DIR), each channel served by this
+domain first gets its chardev there (chardev-add libxl-channel<devid>), so a socket
+channel listens when add returns. A chardev qemu refuses, or a device model that does not
+answer, adds nothing; nodes that cannot be written get their chardevs removed again.
 
 DOMAIN must be a domid of an existing domain, 0 to 32751 (domids from 32752 up are
 reserved), or the name of an existing domain.
@@ -111,6 +121,21 @@ order, as one line of shell words (quoted only where a shell needs it), where SP
 and <devid> the channel's console devid, which its console's `output` node names. Use:
     eval \"set -- $(xlchannel dm-args DOMAIN)\"; qemu-system-x86_64 ... \"$@\"
 A domain without channels prints nothing; a domid that is not in xenstore is an error.
+";
+
+const REMOVE_HELP: &str = "\
+Usage: xlchannel remove DOMAIN DEVID|NAME [--force]
+
+Unplug a channel from DOMAIN: the channel on console DEVID (what `add` printed), or the
+channel named NAME. Graceful by default, with libxl's device removal protocol: the backend
+goes offline and Closing, the guest's frontend gets a few seconds to close (a frontend no
+driver took is not waited for), then the channel's chardev is removed from the domain's
+device model (its socket stops listening) and its frontend, backend and /libxl nodes go.
+When the device model does not answer, or refuses, nothing is removed and the status is 1.
+--force removes without waiting, and the nodes go even when the device model cannot be
+reached (a warning on stderr; a socket nobody listens on is deleted).
+The device model is found at <run dir>/qmp-libxl-<domid>, the run dir being /var/run/xen
+or $XLCHANNEL_RUN_DIR; a domain without it has only nodes to remove.
 ";
 
 /// stdout (buffered) and stderr. stdout is flushed before anything goes to stderr, so a
@@ -419,7 +444,7 @@ fn add(io: &mut Io, args: &[OsString]) -> u8 {
         io.err(&line);
         return 0;
     }
-    match xs.transaction(|t| store::add_all(t, domid, &channels)) {
+    match hotplug::add_all(&xs, domid, &channels) {
         Ok(placed) => {
             for (devid, _) in placed {
                 io.out(format!("{devid}\n").as_bytes());
@@ -428,6 +453,87 @@ fn add(io: &mut Io, args: &[OsString]) -> u8 {
         }
         Err(e) => {
             io.err_line(&format!("xlchannel add: {e}"));
+            1
+        }
+    }
+}
+
+/// `remove DOMAIN DEVID|NAME [--force]`.
+fn remove(io: &mut Io, args: &[OsString]) -> u8 {
+    let mut force = false;
+    let mut rest = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_bytes() {
+            b"--" => {
+                rest.push(arg.clone());
+                rest.extend(iter.by_ref().cloned());
+            }
+            b"--force" | b"-f" => force = true,
+            _ => rest.push(arg.clone()),
+        }
+    }
+    let ops = match operands(
+        io,
+        "remove",
+        &rest,
+        REMOVE_HELP,
+        |n| n == 2,
+        "DOMAIN and a DEVID or NAME",
+    ) {
+        Ok(ops) => ops,
+        Err(status) => return status,
+    };
+    let xs = match connect(io, "remove") {
+        Ok(xs) => xs,
+        Err(status) => return status,
+    };
+    let domid = match find_writable_domain(io, &xs, "remove", &ops[0]) {
+        Ok(domid) => domid,
+        Err(status) => return status,
+    };
+    let which = ops[1].as_bytes();
+    let devid = if !which.is_empty() && which.iter().all(u8::is_ascii_digit) {
+        match String::from_utf8_lossy(which).parse::<i32>() {
+            Ok(devid) => devid,
+            Err(_) => {
+                io.err_line(&format!(
+                    "xlchannel remove: DEVID {} is out of range",
+                    String::from_utf8_lossy(which)
+                ));
+                return 1;
+            }
+        }
+    } else {
+        match xs.transaction(|t| store::list_by_console(t, domid)) {
+            Ok(channels) => match channels
+                .iter()
+                .find(|c| c.name.as_ref().is_some_and(|n| n.as_bytes() == which))
+            {
+                Some(c) => c.devid,
+                None => {
+                    io.err_line(&format!(
+                        "xlchannel remove: domain {domid} has no channel named '{}'",
+                        String::from_utf8_lossy(which)
+                    ));
+                    return 1;
+                }
+            },
+            Err(e) => {
+                io.err_line(&format!("xlchannel remove: {e}"));
+                return 1;
+            }
+        }
+    };
+    match unplug::remove(&xs, domid, devid, force) {
+        Ok(warnings) => {
+            for w in warnings {
+                io.err_line(&format!("xlchannel remove: warning: {w}"));
+            }
+            0
+        }
+        Err(e) => {
+            io.err_line(&format!("xlchannel remove: {e}"));
             1
         }
     }
@@ -681,7 +787,9 @@ fn dm_args(io: &mut Io, args: &[OsString]) -> u8 {
 
 fn run(io: &mut Io, args: &[OsString]) -> u8 {
     let Some(command) = args.first() else {
-        io.err_line("xlchannel: no COMMAND (config, add, list or dm-args); see 'xlchannel --help'");
+        io.err_line(
+            "xlchannel: no COMMAND (config, add, list, dm-args or remove); see 'xlchannel --help'",
+        );
         return EXIT_USAGE;
     };
     let rest = &args[1..];
@@ -690,6 +798,7 @@ fn run(io: &mut Io, args: &[OsString]) -> u8 {
         b"add" => add(io, rest),
         b"list" => list(io, rest),
         b"dm-args" => dm_args(io, rest),
+        b"remove" => remove(io, rest),
         b"-h" | b"--help" | b"help" => {
             io.out(USAGE.as_bytes());
             0

@@ -2,8 +2,10 @@
 //! the operations on a domain's channels.
 
 pub mod console;
+pub mod hotplug;
 pub mod json;
 pub mod model;
+pub mod remove;
 pub mod store;
 
 pub use model::{ChannelInfo, Connection, DeviceChannel};

@@ -10,3 +10,4 @@ pub mod need;
 
 pub use chardev::chardev_args;
 pub use need::{DomainDevices, DomainType, LocalDomain, Reason};
+pub mod qmp;

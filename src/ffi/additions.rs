@@ -1,8 +1,8 @@
 //! What this library adds to libxl 4.17's channel API, in both builds, each with its
-//! `LIBXL_HAVE_*` macro: `libxl_device_channel_add` (hotplug) and
-//! `libxl_device_channel_list_free`. Embedded in libxenlight, `libxl_device_channel_add` is
-//! the C glue's (libxl/glue/), which wraps the same xenstore work in libxl's own
-//! asynchronous-operation machinery; its declaration here serves both builds.
+//! `LIBXL_HAVE_*` macro: `libxl_device_channel_add` (hotplug), `libxl_device_channel_remove`
+//! and `_destroy` (unplug), and `libxl_device_channel_list_free`. Embedded in libxenlight,
+//! add, remove and destroy are the C glue's (libxl/glue/), which wraps the same work in
+//! libxl's own asynchronous-operation machinery; their declarations here serve both builds.
 
 use super::boundary::ffi_boundary;
 use super::idl;
@@ -10,7 +10,7 @@ use super::types::*;
 use libc::c_int;
 #[cfg(not(feature = "embedded"))]
 use {
-    super::device_ops::add_one,
+    super::device_ops::{add_one, remove_one},
     super::idl::log_error,
     crate::error::Result,
     crate::error::{code, Error},
@@ -23,6 +23,8 @@ use {
 pub const LIBXL_HAVE_DEVICE_CHANNEL_ADD: c_int = 1;
 /// `libxl_device_channel_list_free` exists.
 pub const LIBXL_HAVE_DEVICE_CHANNEL_LIST_FREE: c_int = 1;
+/// `libxl_device_channel_remove` and `libxl_device_channel_destroy` exist.
+pub const LIBXL_HAVE_DEVICE_CHANNEL_REMOVE: c_int = 1;
 
 /// Run a synchronous operation (which logs its own errors) and report it as libxl does for
 /// `ao_how`: NULL returns the
@@ -95,6 +97,84 @@ pub unsafe extern "C" fn libxl_device_channel_add(
                 );
             })
         })
+    })
+}
+
+/// Remove a channel (console `channel->devid`, as add returned it) and stop as libxl
+/// does once the removal fails.
+///
+/// # Safety
+/// As `libxl_device_channel_add`.
+#[cfg(not(feature = "embedded"))]
+unsafe fn remove_or_destroy(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+    ao_how: *const libxl_asyncop_how,
+    site: Site,
+    force: bool,
+) -> c_int {
+    let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_ref()) else {
+        log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
+        return code::ERROR_INVAL;
+    };
+    complete(ctx, ao_how, site, || {
+        remove_one(&c.store(), domid, ch, force, |w| {
+            c.log(crate::log::Level::Warn, site, Some(domid), w)
+        })
+        .inspect_err(|e| {
+            c.log_error(site, Some(domid), e);
+            c.log(
+                crate::log::Level::Error,
+                site,
+                Some(domid),
+                "Unable to remove channel device",
+            );
+        })
+    })
+}
+
+/// Unplug a channel from a running domain, gracefully: libxl's device removal protocol
+/// (backend `online` 0 and `state` 5; a bounded wait for the frontend to close), then the
+/// channel's chardev in the domain's device model and its frontend, backend and `/libxl`
+/// nodes go. `channel->devid` is the console devid (as add wrote it back). All or nothing:
+/// a device model that does not answer, or refuses, fails the removal with nothing removed.
+/// ERROR_NOTFOUND for a console the domain does not have. `ao_how` as for add. (libxl 4.17
+/// does not export this.)
+///
+/// # Safety
+/// As `libxl_device_channel_add`.
+#[cfg(not(feature = "embedded"))]
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_remove(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+    ao_how: *const libxl_asyncop_how,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("libxl_device_channel_remove");
+        remove_or_destroy(ctx, domid, channel, ao_how, site, false)
+    })
+}
+
+/// Remove a channel by force (libxl's destroy): no waiting for the frontend; the chardev is
+/// removed from the device model when it answers (otherwise a warning, and a socket file
+/// nobody listens on is deleted), and the nodes go in any case.
+///
+/// # Safety
+/// As `libxl_device_channel_add`.
+#[cfg(not(feature = "embedded"))]
+#[no_mangle]
+pub unsafe extern "C" fn libxl_device_channel_destroy(
+    ctx: *mut libxl_ctx,
+    domid: u32,
+    channel: *mut libxl_device_channel,
+    ao_how: *const libxl_asyncop_how,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("libxl_device_channel_destroy");
+        remove_or_destroy(ctx, domid, channel, ao_how, site, true)
     })
 }
 

@@ -5,6 +5,7 @@ use super::cstring::{self, Allocations};
 use super::idl::{self, log_error, IdlStruct};
 use super::types::*;
 use crate::channel::store::{self, Filled};
+use crate::channel::{hotplug, remove as unplug};
 use crate::channel::{ChannelInfo, DeviceChannel};
 use crate::error::{code, Error, Result};
 use crate::site;
@@ -18,6 +19,9 @@ fn update_placed(channel: &mut libxl_device_channel, (devid, backend_domid): (i3
     channel.backend_domid = backend_domid;
 }
 
+/// Add one channel. Outside a caller's transaction (XBT_NULL) this is a hotplug: the
+/// chardev goes into the domain's device model first. Inside one, only the xenstore nodes
+/// are written (the caller's commit could still fail, and a chardev could not be undone).
 pub(crate) fn add_one(
     store: &XenStore,
     t: XsTransaction,
@@ -26,8 +30,27 @@ pub(crate) fn add_one(
 ) -> Result<()> {
     // SAFETY: the caller passes an initialised channel.
     let model = unsafe { channel.read() };
-    let placed = in_transaction(store, t, |txn| store::add(txn, domid, &model))?;
+    let placed = if t == XBT_NULL {
+        hotplug::add(store, domid, &model)?
+    } else {
+        in_transaction(store, t, |txn| store::add(txn, domid, &model))?
+    };
     update_placed(channel, placed);
+    Ok(())
+}
+
+/// Remove the channel on console `channel->devid` (graceful, or forced: libxl's destroy),
+/// each warning passed to `warn`.
+pub(crate) fn remove_one(
+    store: &XenStore,
+    domid: u32,
+    channel: &libxl_device_channel,
+    force: bool,
+    mut warn: impl FnMut(&str),
+) -> Result<()> {
+    for w in unplug::remove(store, domid, channel.devid, force)? {
+        warn(&w);
+    }
     Ok(())
 }
 

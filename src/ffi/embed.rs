@@ -58,6 +58,33 @@ pub unsafe extern "C" fn xlchannel_xs_channel_add(
     })
 }
 
+/// `libxl_device_channel_remove` (`force` 0) or `_destroy` (`force` 1) of console
+/// `channel->devid` over a caller's handle; always its own transactions (the removal
+/// protocol waits between them). Warnings go to `lg` too.
+///
+/// # Safety
+/// `xsh` is NULL or a live handle; `lg` is NULL or live; `channel` is NULL or initialised.
+#[no_mangle]
+pub unsafe extern "C" fn xlchannel_xs_channel_remove(
+    xsh: *mut XsHandle,
+    lg: *mut xentoollog_logger,
+    domid: u32,
+    channel: *const libxl_device_channel,
+    force: c_int,
+) -> c_int {
+    ffi_boundary!(code::ERROR_FAIL, {
+        let site = site!("xlchannel_xs_channel_remove");
+        with_store(xsh, lg, domid, site, |store| {
+            let channel = channel
+                .as_ref()
+                .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
+            device_ops::remove_one(store, domid, channel, force != 0, |w| {
+                log_to(lg, Level::Warn, -1, site, Some(domid), w)
+            })
+        })
+    })
+}
+
 /// Domain creation: write all `num` channels of `domid` in one transaction; channel i with
 /// devid -1 becomes console i+1 (console 0 is the primary console). Chosen devids and
 /// resolved backend domids are written back into `channels`.

@@ -1,0 +1,220 @@
+//! Hotplug: channels added to a running domain also get their character devices in the
+//! domain's device model, before their xenstore nodes appear, so a socket channel listens
+//! the moment the add returns. All or nothing: a chardev whose nodes cannot be written is
+//! removed again, and nothing is written when a chardev cannot be made.
+//!
+//! Only channels served by the local domain (this toolstack's) concern its device model,
+//! which is found at libxl's QMP socket ([`qmp::socket_path`]). A domain without that
+//! socket gets the xenstore nodes only, as before hotplug existed.
+
+use super::console::{self, chardev_id, checked_connection, console_nodes};
+use super::model::{Connection, DeviceChannel};
+use super::store;
+use crate::devicemodel::need::{own_domid, OWN_DOMID_PATH};
+use crate::devicemodel::qmp::{self, ChardevBackend, Qmp};
+use crate::error::{Error, Result};
+use crate::xenstore::{Txn, XenStore};
+use std::collections::BTreeSet;
+use std::ffi::CString;
+
+/// The local domain: the own `domid` key, or libxl's toolstack domain 0 when there is none.
+pub fn local_domid(t: &Txn<'_>) -> Result<u32> {
+    if t.read(OWN_DOMID_PATH)?.is_none() {
+        return Ok(0);
+    }
+    own_domid(t)
+}
+
+/// The chardev backend a channel's `-chardev` argument describes.
+pub fn chardev_backend(channel: &DeviceChannel, devid: i32) -> Result<ChardevBackend> {
+    Ok(match checked_connection(channel, devid)? {
+        Connection::Socket => ChardevBackend::Socket(
+            channel
+                .socket_path
+                .clone()
+                .expect("checked_connection requires a path"),
+        ),
+        _ => ChardevBackend::Pty,
+    })
+}
+
+/// Where each channel will go, decided as `store::add_all` decides it (and validated with
+/// its checks), without writing: (devid, backend domid), and the local domain.
+fn plan(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<(Vec<(i32, u32)>, u32)> {
+    if t.directory(&format!("/local/domain/{domid}"))?.is_none() {
+        return Err(Error::DomainNotFound(format!(
+            "domain {domid} does not exist"
+        )));
+    }
+    let mut used = BTreeSet::new();
+    for dir in [
+        console::libxl_console_dir(domid),
+        console::frontend_console_dir(domid),
+    ] {
+        for entry in t.directory(&dir)?.unwrap_or_default() {
+            if let Ok(devid) = entry.parse::<i32>() {
+                used.insert(devid);
+            }
+        }
+    }
+    let mut placed = Vec::with_capacity(channels.len());
+    for channel in channels {
+        let devid = match channel.devid {
+            -1 => (1..)
+                .find(|d| !used.contains(d))
+                .expect("devids below i32::MAX are finite"),
+            devid => devid,
+        };
+        let backend_domid = match &channel.backend_domname {
+            Some(name) => store::resolve_domain(t, name)?,
+            None => channel.backend_domid,
+        };
+        console_nodes(domid, channel, devid, backend_domid)?;
+        if !used.insert(devid) {
+            return Err(Error::DeviceExists(format!(
+                "domain {domid} already has console {devid}"
+            )));
+        }
+        placed.push((devid, backend_domid));
+    }
+    Ok((placed, local_domid(t)?))
+}
+
+/// A chardev made for a channel: its id, and for a pty the pty qemu opened.
+struct Made {
+    devid: i32,
+    id: String,
+    pty: Option<CString>,
+}
+
+/// Remove chardevs made earlier; the ones qemu refuses to remove are named in the result.
+fn undo(qmp: &mut Qmp, made: &[Made]) -> String {
+    let mut left = Vec::new();
+    for m in made.iter().rev() {
+        if let Err(e) = qmp.chardev_remove(&m.id) {
+            left.push(format!("{} ({e})", m.id));
+        }
+    }
+    let ids: Vec<&str> = made.iter().map(|m| m.id.as_str()).collect();
+    if left.is_empty() {
+        format!("chardev {} removed again", ids.join(", "))
+    } else {
+        format!("could not remove chardev {} again", left.join(", "))
+    }
+}
+
+/// How often a hotplug whose auto-placed devid another writer took meanwhile starts again.
+const PLACEMENT_ATTEMPTS: u32 = 8;
+
+/// Hot-add `channels` to `domid` (all or none): each with devid -1 takes the first free
+/// console devid >= 1, in order. Channels served by the local domain get their chardevs in
+/// the domain's device model first when it has a QMP socket. Returns each channel's
+/// (devid, backend domid).
+pub fn add_all(
+    store: &XenStore,
+    domid: u32,
+    channels: &[DeviceChannel],
+) -> Result<Vec<(i32, u32)>> {
+    let socket = qmp::socket_path(domid);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (placed, local) = store.transaction(|t| plan(t, domid, channels))?;
+        let any_local = placed.iter().any(|&(_, backend)| backend == local);
+        if !any_local || socket.symlink_metadata().is_err() {
+            // No device model to tell: placement and nodes in one transaction, as before.
+            return store.transaction(|t| store::add_all(t, domid, channels));
+        }
+        match add_with_device_model(store, domid, channels, &placed, local, &socket) {
+            // Another writer took an auto-placed devid between the plan and the write (the
+            // chardevs are gone again): place anew.
+            Err(Retry::Placement(e)) if attempt < PLACEMENT_ATTEMPTS => drop(e),
+            Err(Retry::Placement(e) | Retry::No(e)) => return Err(e),
+            Ok(placed) => return Ok(placed),
+        }
+    }
+}
+
+enum Retry {
+    Placement(Error),
+    No(Error),
+}
+
+fn add_with_device_model(
+    store: &XenStore,
+    domid: u32,
+    channels: &[DeviceChannel],
+    placed: &[(i32, u32)],
+    local: u32,
+    socket: &std::path::Path,
+) -> std::result::Result<Vec<(i32, u32)>, Retry> {
+    // The devids are fixed now, so the nodes name the chardevs made below.
+    let fixed: Vec<DeviceChannel> = channels
+        .iter()
+        .zip(placed)
+        .map(|(c, &(devid, _))| DeviceChannel { devid, ..c.clone() })
+        .collect();
+    let mut qmp = Qmp::connect(socket).map_err(|e| {
+        Retry::No(e.context(&format!(
+            "hotplug into the device model of domain {domid} (nothing was added)"
+        )))
+    })?;
+    let mut made = Vec::new();
+    for (channel, _) in fixed
+        .iter()
+        .zip(placed)
+        .filter(|(_, &(_, backend))| backend == local)
+    {
+        let id = chardev_id(channel.devid);
+        let added = chardev_backend(channel, channel.devid)
+            .and_then(|backend| qmp.chardev_add(&id, &backend));
+        match added {
+            Ok(pty) => made.push(Made {
+                devid: channel.devid,
+                id,
+                pty,
+            }),
+            Err(e) => {
+                let undone = if made.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", undo(&mut qmp, &made))
+                };
+                return Err(Retry::No(e.context(&format!(
+                    "hotplug step chardev-add {id} (nothing written to xenstore{undone})"
+                ))));
+            }
+        }
+    }
+    let written = store.transaction(|t| {
+        let placed = store::add_all(t, domid, &fixed)?;
+        // What a Xen-aware qemu does for a pty console: record the pty for getinfo.
+        for m in &made {
+            if let Some(pty) = &m.pty {
+                let tty = format!("{}/tty", console::frontend_path(domid, m.devid));
+                t.write(&tty, pty.as_bytes())?;
+            }
+        }
+        Ok(placed)
+    });
+    written.map_err(|e| {
+        let auto_placed = channels.iter().any(|c| c.devid == -1);
+        let e = if made.is_empty() {
+            e
+        } else {
+            e.context(&format!(
+                "hotplug step writing the xenstore nodes ({})",
+                undo(&mut qmp, &made)
+            ))
+        };
+        match e {
+            Error::DeviceExists(_) if auto_placed => Retry::Placement(e),
+            e => Retry::No(e),
+        }
+    })
+}
+
+/// Hot-add one channel; see [`add_all`].
+pub fn add(store: &XenStore, domid: u32, channel: &DeviceChannel) -> Result<(i32, u32)> {
+    Ok(add_all(store, domid, std::slice::from_ref(channel))?[0])
+}
