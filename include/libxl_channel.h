@@ -355,10 +355,12 @@ void libxl_device_channel_list_free(struct libxl_device_channel *list, int nr);
  * Add a channel to a running domain: libxl's validation and messages; `backend_domname`
  * (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
  * console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
- * An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
- * All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
- * result; with a callback the callback receives the result and 0 is returned; completion
- * by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+ * An existing devid gives ERROR_DEVICE_EXISTS, a name the domain's channels already have
+ * ERROR_INVAL, an unknown domain ERROR_DOMAIN_NOTFOUND, a xenstored that does not answer
+ * ERROR_TIMEDOUT. All nodes are written in one xenstore transaction, restarted on
+ * conflict. `ao_how`: NULL waits and returns the result; with a callback the callback
+ * receives the result and 0 is returned; completion by event is not supported (ERROR_NI).
+ * (libxl 4.17 itself does not export this.)
  *
  * # Safety
  * `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.

@@ -10,6 +10,7 @@ pub mod code {
     pub const ERROR_NI: i32 = -4;
     pub const ERROR_NOMEM: i32 = -5;
     pub const ERROR_INVAL: i32 = -6;
+    pub const ERROR_TIMEDOUT: i32 = -9;
     pub const ERROR_DEVICE_EXISTS: i32 = -17;
     pub const ERROR_DOMAIN_NOTFOUND: i32 = -21;
 }
@@ -33,6 +34,9 @@ pub enum Error {
     DomainNotFound(String),
     #[error("{0}")]
     NotImplemented(String),
+    /// xenstored did not answer in time (libxl's ERROR_TIMEDOUT).
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 impl Error {
@@ -46,6 +50,7 @@ impl Error {
             Error::DeviceExists(_) => code::ERROR_DEVICE_EXISTS,
             Error::DomainNotFound(_) => code::ERROR_DOMAIN_NOTFOUND,
             Error::NotImplemented(_) => code::ERROR_NI,
+            Error::TimedOut(_) => code::ERROR_TIMEDOUT,
         }
     }
 }

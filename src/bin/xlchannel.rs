@@ -61,8 +61,10 @@ channel list, for example
     connection=socket,name=org.example.agent,path=/run/agent.sock
     connection=pty,name=org.example.console,backend=driver-dom
 and read as xl reads it (same warnings and errors). All SPECs are read first, then the
-channels are added in one xenstore transaction: all of them, or none. Each takes the
-first free console devid >= 1, printed on a line of its own.
+channels are added: all of them, or none (each in a xenstore transaction of its own; if
+one fails, those already added are removed again). Each takes the first free console
+devid >= 1, printed on a line of its own. A name the domain's channels already have,
+or two SPECs with one name, are refused.
 
 Console devid N is channel N-1 in `xlchannel list` when the domain's consoles are 1..n.
 ";
@@ -197,7 +199,8 @@ fn connect(io: &mut Io, command: &str) -> Result<XenStore, u8> {
 /// and exit status otherwise.
 fn find_domain(io: &mut Io, xs: &XenStore, qualifier: &OsStr) -> Result<u32, u8> {
     let as_c = CString::new(qualifier.as_bytes()).expect("arguments hold no NUL");
-    xs.transaction(|t| store::resolve_domain(t, &as_c))
+    xs.plain()
+        .and_then(|t| store::resolve_domain(&t, &as_c))
         .map_err(|e| {
             let mut line = qualifier.as_bytes().to_vec();
             line.extend_from_slice(
@@ -283,7 +286,7 @@ fn add(io: &mut Io, args: &[OsString]) -> u8 {
         Ok(domid) => domid,
         Err(status) => return status,
     };
-    match xs.transaction(|t| store::add_all(t, domid, &channels)) {
+    match store::add_all(&xs, None, domid, &channels) {
         Ok(placed) => {
             for (devid, _) in placed {
                 io.out(format!("{devid}\n").as_bytes());
@@ -359,10 +362,11 @@ fn list(io: &mut Io, args: &[OsString]) -> u8 {
             Err(status) => return status,
         };
         // Rows whose getinfo fails are left out, as xl leaves them out.
-        let rows = xs.transaction(|t| {
-            Ok(store::list(t, domid)?
+        // Plain reads, as xl's libxl calls read.
+        let rows = xs.plain().and_then(|t| {
+            Ok(store::list(&t, domid)?
                 .into_iter()
-                .filter_map(|c| match store::getinfo(t, domid, &c) {
+                .filter_map(|c| match store::getinfo(&t, domid, &c) {
                     (info, _, Ok(())) => Some(list_row(&c, &info)),
                     _ => None,
                 })

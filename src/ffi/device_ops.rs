@@ -62,7 +62,7 @@ pub(crate) fn add_one(
 ) -> Result<()> {
     // SAFETY: the caller passes an initialised channel.
     let model = unsafe { channel.read() };
-    let placed = in_transaction(store, t, |txn| store::add(txn, domid, &model))?;
+    let placed = store::add(store, caller_transaction(t), domid, &model)?;
     update_placed(channel, placed);
     Ok(())
 }
@@ -75,7 +75,7 @@ pub(crate) fn add_at_create(
 ) -> Result<()> {
     // SAFETY: the caller passes initialised channels.
     let models: Vec<DeviceChannel> = channels.iter().map(|c| unsafe { c.read() }).collect();
-    let placed = in_transaction(store, t, |txn| store::add_at_create(txn, domid, &models))?;
+    let placed = store::add_at_create(store, caller_transaction(t), domid, &models)?;
     for (channel, p) in channels.iter_mut().zip(placed) {
         update_placed(channel, p);
     }
@@ -114,7 +114,7 @@ pub(crate) fn list(
     t: XsTransaction,
     domid: u32,
 ) -> Result<(*mut libxl_device_channel, usize)> {
-    let channels = in_transaction(store, t, |txn| store::list(txn, domid))?;
+    let channels = reading(store, t, |txn| store::list(txn, domid))?;
     Ok((malloc_list(&channels)?, channels.len()))
 }
 
@@ -150,8 +150,8 @@ pub(crate) fn write_info(
     Ok(())
 }
 
-/// libxl's getinfo over `store`, within the caller's transaction `t` (or a transaction of
-/// its own for XBT_NULL), written into `*info` once the reads are done.
+/// libxl's getinfo over `store`, within the caller's transaction `t` (or plain reads for
+/// XBT_NULL), written into `*info` once the reads are done.
 pub(crate) fn getinfo(
     store: &XenStore,
     t: XsTransaction,
@@ -161,33 +161,39 @@ pub(crate) fn getinfo(
 ) -> Result<()> {
     // SAFETY: the caller passes an initialised channel.
     let model = unsafe { channel.read() };
-    let (got, filled, outcome) =
-        in_transaction(store, t, |txn| Ok(store::getinfo(txn, domid, &model)))?;
+    let (got, filled, outcome) = reading(store, t, |txn| Ok(store::getinfo(txn, domid, &model)))?;
     write_info(info, &got, filled)?;
     outcome
 }
 
-/// Run `work` inside the caller's transaction `t`, or for XBT_NULL in a transaction of our
-/// own that is restarted on conflict.
-pub(crate) fn in_transaction<T>(
+/// Read inside the caller's transaction `t`, or for XBT_NULL without a transaction, as libxl
+/// reads.
+pub(crate) fn reading<T>(
     store: &XenStore,
     t: XsTransaction,
-    mut work: impl FnMut(&Txn<'_>) -> Result<T>,
+    work: impl FnOnce(&Txn<'_>) -> Result<T>,
 ) -> Result<T> {
     if t == XBT_NULL {
-        store.transaction(work)
+        work(&store.plain()?)
     } else {
         work(&store.within(t))
     }
 }
 
+/// The caller's transaction to write in, or `None` (XBT_NULL): transactions of our own.
+fn caller_transaction(t: XsTransaction) -> Option<XsTransaction> {
+    (t != XBT_NULL).then_some(t)
+}
+
 /// Add a channel to a running domain: libxl's validation and messages; `backend_domname`
 /// (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
 /// console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
-/// An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
-/// All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
-/// result; with a callback the callback receives the result and 0 is returned; completion
-/// by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
+/// An existing devid gives ERROR_DEVICE_EXISTS, a name the domain's channels already have
+/// ERROR_INVAL, an unknown domain ERROR_DOMAIN_NOTFOUND, a xenstored that does not answer
+/// ERROR_TIMEDOUT. All nodes are written in one xenstore transaction, restarted on
+/// conflict. `ao_how`: NULL waits and returns the result; with a callback the callback
+/// receives the result and 0 is returned; completion by event is not supported (ERROR_NI).
+/// (libxl 4.17 itself does not export this.)
 ///
 /// # Safety
 /// `ctx` is NULL or live; `channel` is NULL or initialised; `ao_how` is NULL or valid.
