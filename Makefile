@@ -30,7 +30,8 @@ SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 WITH_XENSTORED := testbed/with-xenstored.sh
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all build deps demo check check-header check-rust check-c check-python check-ocaml install uninstall clean
+.PHONY: all build deps demo check check-header check-rust check-c check-python check-ocaml install uninstall clean \
+	bench bench-programs check-bench-smoke
 
 all: build
 
@@ -156,7 +157,26 @@ check-ocaml: check-header
 check-python: check-header
 	$(WITH_XENSTORED) --no-preload $(PYTHON3) -m pytest bindings/python/tests -q
 
-check: check-rust check-c check-python check-ocaml
+# make bench (not part of make check): xenstore requests, paired times and memory against
+# Debian's libxenlight and xl over one real xenstored holding a busy host's store
+# (bench/bench.py); the table goes to target/bench/. check-bench-smoke runs it briefly.
+BENCH_BIN := target/bench/bin
+BENCH_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror
+bench-programs: build
+	@mkdir -p $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -DREAL_LIBXL bench/listinfo.c -o $(BENCH_BIN)/bench_listinfo_real -lxenlight -lxentoollog -lxenstore
+	$(CC) $(BENCH_CFLAGS) -Iinclude bench/listinfo.c -o $(BENCH_BIN)/bench_listinfo_ours -L$(RELEASE) -lxlchannel -lxentoollog -lxenstore -Wl,-rpath,$(CURDIR)/$(RELEASE)
+	$(CC) $(BENCH_CFLAGS) -Iinclude bench/adds.c -o $(BENCH_BIN)/bench_adds -L$(RELEASE) -lxlchannel -lxentoollog -lxenstore -Wl,-rpath,$(CURDIR)/$(RELEASE)
+	$(CC) $(BENCH_CFLAGS) bench/populate.c -o $(BENCH_BIN)/bench_populate -lxenstore
+	$(CC) $(BENCH_CFLAGS) bench/measure.c -o $(BENCH_BIN)/bench_measure
+
+bench: deps bench-programs
+	bench/run.sh $(BENCH_BIN)
+
+check-bench-smoke: check-header bench-programs
+	bench/run.sh $(BENCH_BIN) --quick
+
+check: check-rust check-c check-python check-ocaml check-bench-smoke
 	@echo "make check: all runners passed"
 
 install: build

@@ -457,6 +457,23 @@ static void test_duplicate_names(void)
     CHECK(xs_transaction_end(xs, t, true));
     libxl_device_channel_dispose(&c);
 
+    /* A channel another writer recorded counts as well; a name whose channel another tool
+     * removed is free again. */
+    CHECK_INT(register_domain(xs, 19, "guest19"), 0);
+    CHECK_INT(xs_put(xs, "/libxl/19/device/console/3/name", "org.foreign"), 0);
+    CHECK_INT(xs_put(xs, "/libxl/19/device/console/3/connection", "pty"), 0);
+    capture_clear(&logger);
+    CHECK_INT(add(19, "org.foreign", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
+    CHECK(strstr(logger.all, "Domain 19:domain 19 already has a channel named 'org.foreign' (console 3)\n") != NULL);
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(devid, 1);
+    xs_rm(xs, XBT_NULL, "/libxl/19/device/console/1");
+    xs_rm(xs, XBT_NULL, "/local/domain/19/device/console/1");
+    xs_rm(xs, XBT_NULL, "/local/domain/0/backend/console/19/1");
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 2, NULL, &devid), 0);
+    CHECK_INT(devid, 2);
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
+
     /* Two channels with one name in one domain-creation call. */
     CHECK_INT(register_domain(xs, 17, "guest17"), 0);
     libxl_device_channel two[3];

@@ -204,12 +204,30 @@ fn channel_name(t: &Txn<'_>, domid: u32, entry: &str) -> Result<Option<(Vec<u8>,
     Ok(name.map(|n| (n.into_bytes(), devid)))
 }
 
-fn consoles(t: &Txn<'_>, domid: u32) -> Result<Consoles> {
-    let (used, entries) = used_devids(t, domid)?;
+fn consoles_name(nodes: &ConsoleNodes) -> &[u8] {
+    nodes
+        .backend
+        .iter()
+        .find(|(k, _)| *k == "name")
+        .map_or(&[][..], |(_, v)| v.as_slice())
+}
+
+/// The names of the channels at `entries` of libxl's copy, one plain read each.
+fn channel_names<'e>(
+    t: &Txn<'_>,
+    domid: u32,
+    entries: impl IntoIterator<Item = &'e String>,
+) -> Result<Vec<(Vec<u8>, i32)>> {
     let mut names = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         names.extend(channel_name(t, domid, entry)?);
     }
+    Ok(names)
+}
+
+fn consoles(t: &Txn<'_>, domid: u32) -> Result<Consoles> {
+    let (used, entries) = used_devids(t, domid)?;
+    let names = channel_names(t, domid, &entries)?;
     Ok(Consoles {
         used,
         libxl_entries: entries.into_iter().collect(),
@@ -348,42 +366,30 @@ fn add_own(
     // The devids this add has placed channels on, written or not yet.
     let mut reserved: BTreeSet<i32> = planned.iter().map(|p| p.nodes.devid).collect();
     for p in &mut planned {
-        let outcome = loop {
-            match xs.transaction(|t| {
-                if !claim_console(t, &p.nodes)? {
-                    return Ok(false);
-                }
-                write_new_console(t, &p.nodes)?;
-                Ok(true)
-            }) {
-                Ok(true) => break Ok(()),
-                Ok(false) if p.fixed => {
-                    break Err(Error::DeviceExists(format!(
+        // Consoles found taken by other writers since the plan was made.
+        let mut taken: BTreeSet<i32> = BTreeSet::new();
+        let outcome = xs.transaction(|t| {
+            // A console taken meanwhile: a channel without a devid of its own moves on to
+            // the next free one, inside the same transaction.
+            while !claim_console(t, &p.nodes)? {
+                if p.fixed {
+                    return Err(Error::DeviceExists(format!(
                         "domain {domid} already has console {}",
                         p.nodes.devid
-                    )))
+                    )));
                 }
-                // Taken meanwhile by another writer: the next free console.
-                Ok(false) => {
-                    let moved = xs.plain().and_then(|plain| {
-                        let (used, _) = used_devids(&plain, domid)?;
-                        let devid = (1..)
-                            .find(|d| !used.contains(d) && !reserved.contains(d))
-                            .expect("devids below i32::MAX are finite");
-                        console_nodes(domid, p.channel, devid, p.nodes.backend_domid)
-                    });
-                    match moved {
-                        Ok(nodes) => {
-                            reserved.remove(&p.nodes.devid);
-                            reserved.insert(nodes.devid);
-                            p.nodes = nodes;
-                        }
-                        Err(e) => break Err(e),
-                    }
-                }
-                Err(e) => break Err(e),
+                taken.insert(p.nodes.devid);
+                let devid = (p.nodes.devid..)
+                    .find(|d| {
+                        !existing.used.contains(d) && !reserved.contains(d) && !taken.contains(d)
+                    })
+                    .expect("devids below i32::MAX are finite");
+                reserved.remove(&p.nodes.devid);
+                reserved.insert(devid);
+                p.nodes = console_nodes(domid, p.channel, devid, p.nodes.backend_domid)?;
             }
-        };
+            write_new_console(t, &p.nodes)
+        });
         if let Err(e) = outcome {
             return Err(withdraw(xs, &written, e));
         }
@@ -404,21 +410,13 @@ fn check_concurrent_names(
     ours: &[ConsoleNodes],
 ) -> Result<()> {
     let plain = xs.plain()?;
-    let (_, entries) = used_devids(&plain, domid)?;
+    let entries = devids_in(&plain, &console::libxl_console_dir(domid))?;
     let ours_devids: BTreeSet<String> = ours.iter().map(|n| n.devid.to_string()).collect();
-    for entry in entries {
-        if before.libxl_entries.contains(&entry) || ours_devids.contains(&entry) {
-            continue;
-        }
-        let Some((name, other)) = channel_name(&plain, domid, &entry)? else {
-            continue;
-        };
-        let ours_named = ours.iter().any(|n| {
-            n.backend
-                .iter()
-                .any(|(k, v)| *k == "name" && v.as_slice() == name.as_slice())
-        });
-        if ours_named {
+    let newcomers = entries
+        .iter()
+        .filter(|e| !before.libxl_entries.contains(*e) && !ours_devids.contains(*e));
+    for (name, other) in channel_names(&plain, domid, newcomers)? {
+        if ours.iter().any(|n| consoles_name(n) == name.as_slice()) {
             return Err(Error::Invalid(format!(
                 "domain {domid} already has a channel named '{}' (console {other}, added concurrently)",
                 name_text(&name)

@@ -197,8 +197,9 @@ struct Backoff {
 }
 
 impl Backoff {
-    const FIRST: Duration = Duration::from_micros(500);
-    const MAX: Duration = Duration::from_millis(50);
+    /// About one small transaction's time, so that the writer that won is usually done.
+    const FIRST: Duration = Duration::from_millis(2);
+    const MAX: Duration = Duration::from_millis(64);
 
     fn new() -> Backoff {
         let now = std::time::SystemTime::now()
