@@ -487,6 +487,39 @@ static void test_duplicate_names(void)
     for (int i = 0; i < 3; i++) libxl_device_channel_dispose(&two[i]);
 }
 
+/* An add of several channels is all or none: when one channel cannot be written (here a
+ * name longer than a xenstore value may be), the channels already written are removed. */
+static void test_compensation(void)
+{
+    CHECK_INT(register_domain(xs, 20, "guest20"), 0);
+    static char huge[5000];
+    memset(huge, 'n', sizeof(huge) - 1);
+    libxl_device_channel c[3];
+    channel_init(&c[0], "org.example.first", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    channel_init(&c[1], "org.example.second", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/s");
+    channel_init(&c[2], huge, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    capture_clear(&logger);
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 20, c, 3), ERROR_FAIL);
+    CHECK(strstr(logger.last, "xenstore write /local/domain/20/device/console/3/name: Argument list too long") != NULL);
+    for (int d = 1; d <= 3; d++) {
+        char path[80];
+        snprintf(path, sizeof(path), "/libxl/20/device/console/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+        snprintf(path, sizeof(path), "/local/domain/20/device/console/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+        snprintf(path, sizeof(path), "/local/domain/0/backend/console/20/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+    }
+    int num = 7;
+    libxl_device_channel *list = libxl_device_channel_list(ctx, 20, &num);
+    CHECK_INT(num, 0);
+    libxl_device_channel_list_free(list, num);
+    /* The same set without the bad channel goes in whole. */
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 20, c, 2), 0);
+    CHECK_INT(c[1].devid, 2);
+    for (int i = 0; i < 3; i++) libxl_device_channel_dispose(&c[i]);
+}
+
 /* A guest that plants consoles of its own in its frontend directory: add takes the next
  * console devid neither the guest nor libxl's copy uses, and list ignores the planted ones. */
 static void test_guest_planted_consoles(void)
@@ -599,6 +632,7 @@ int main(void)
     test_bad_libxl_copy();
     test_duplicate_names();
     test_guest_planted_consoles();
+    test_compensation();
     test_concurrent_processes();
     test_concurrent_threads(0, 14);
     test_concurrent_threads(1, 15);
