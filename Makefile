@@ -41,7 +41,7 @@ VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-k
 
 .PHONY: all build deps demo check check-header check-msrv check-doc fuzz fuzz-smoke check-rust \
 	check-c check-python check-ocaml check-ocaml-install header libxl embedded check-libxl install \
-	uninstall clean
+	uninstall clean bench bench-programs check-bench-smoke
 
 all: build
 
@@ -265,7 +265,26 @@ fuzz: deps
 fuzz-smoke: deps
 	fuzz/run.sh smoke
 
-check: check-rust check-c check-libxl check-python check-ocaml fuzz-smoke
+# make bench (not part of make check): xenstore requests, paired times and memory against
+# Debian's libxenlight and xl over one real xenstored holding a busy host's store
+# (bench/bench.py); the table goes to target/bench/. check-bench-smoke runs it briefly.
+BENCH_BIN := target/bench/bin
+BENCH_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror
+bench-programs: build
+	@mkdir -p $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -DREAL_LIBXL bench/listinfo.c -o $(BENCH_BIN)/bench_listinfo_real -lxenlight -lxentoollog -lxenstore
+	$(CC) $(BENCH_CFLAGS) -Iinclude bench/listinfo.c -o $(BENCH_BIN)/bench_listinfo_ours -L$(RELEASE) -lxlchannel -lxentoollog -lxenstore -Wl,-rpath,$(CURDIR)/$(RELEASE)
+	$(CC) $(BENCH_CFLAGS) -Iinclude bench/adds.c -o $(BENCH_BIN)/bench_adds -L$(RELEASE) -lxlchannel -lxentoollog -lxenstore -Wl,-rpath,$(CURDIR)/$(RELEASE)
+	$(CC) $(BENCH_CFLAGS) bench/populate.c -o $(BENCH_BIN)/bench_populate -lxenstore
+	$(CC) $(BENCH_CFLAGS) bench/measure.c -o $(BENCH_BIN)/bench_measure
+
+bench: deps bench-programs
+	bench/run.sh $(BENCH_BIN)
+
+check-bench-smoke: check-header bench-programs
+	bench/run.sh $(BENCH_BIN) --quick
+
+check: check-rust check-c check-libxl check-python check-ocaml fuzz-smoke check-bench-smoke
 	@echo "make check: all runners passed"
 
 install: build embedded

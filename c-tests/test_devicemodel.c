@@ -275,6 +275,8 @@ static void test_chardev_ids_match_xenstore(void)
     char **fresh = NULL, **created = NULL;
     channel_init(&c[0], -1, LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/agent,1", 0, NULL);
     channel_init(&c[1], -1, LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/agent,2", 0, NULL);
+    free(c[1].name); /* a domain's channels have distinct names */
+    c[1].name = strdup("org.example.channel2");
     CHECK_INT(xlchannel_dm_chardev_args(ctx, c, 2, &fresh), 0);
     CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 12, c, 2), 0);
     CHECK_INT(c[0].devid, 1);

@@ -14,9 +14,13 @@ static libxl_ctx *ctx;
 
 static int add(unsigned domid, libxl_channel_connection conn, const char *path, int *devid)
 {
+    /* Each channel a name of its own: a domain's channels have distinct names. */
+    static int serial;
+    char name[64];
+    snprintf(name, sizeof(name), "org.example.path%d", serial++);
     libxl_device_channel c;
     libxl_device_channel_init(&c);
-    c.name = strdup("org.example.path");
+    c.name = strdup(name);
     libxl_device_channel_init_connection(&c, conn);
     if (path) c.u.socket.path = strdup(path);
     capture_clear(&logger);

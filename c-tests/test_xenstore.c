@@ -1,6 +1,8 @@
 /* Channels in a real xenstore (the Debian 4.17 xenstored of the test bed, reached through
- * the real libxenstore): add, list, getinfo, permissions, failures, a hostile guest,
- * concurrent writers, completion callbacks and the embedding API. Runs under ASan/LSan. */
+ * the real libxenstore): add, list, getinfo, permissions, failures, duplicate names, a
+ * hostile guest, concurrent writers (processes, threads, contexts, the embedding API),
+ * completion callbacks and the embedding API. Runs under ASan/LSan. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,29 +301,59 @@ static void test_bad_libxl_copy(void)
     libxl_device_channel_list_free(list, num);
 }
 
-/* Several processes adding channels to one domain at once: transactions conflict and are
- * restarted, every channel gets its own devid. */
-static void test_concurrent_writers(void)
+/* One writer of the concurrency tests: `each` channels named "<tag>.<w>.<i>" added to
+ * `domid` through its own context; returns how many adds failed. */
+static int write_channels(unsigned domid, const char *tag, int w, int each)
 {
-    enum { WRITERS = 4, EACH = 6 };
-    CHECK_INT(register_domain(xs, 9, "guest9"), 0);
-    for (int w = 0; w < WRITERS; w++) {
-        if (fork() == 0) {
-            libxl_ctx *c;
-            int failures = 0;
-            if (libxl_ctx_alloc(&c, LIBXL_VERSION, 0, NULL)) _exit(100);
-            for (int i = 0; i < EACH; i++) {
-                libxl_device_channel ch;
-                char name[32];
-                snprintf(name, sizeof(name), "w%d.c%d", w, i);
-                channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
-                failures += libxl_device_channel_add(c, 9, &ch, NULL) != 0;
-                libxl_device_channel_dispose(&ch);
-            }
-            libxl_ctx_free(c);
-            _exit(failures);
-        }
+    libxl_ctx *c;
+    int failures = 0;
+    if (libxl_ctx_alloc(&c, LIBXL_VERSION, 0, NULL)) return each;
+    for (int i = 0; i < each; i++) {
+        libxl_device_channel ch;
+        char name[48];
+        snprintf(name, sizeof(name), "%s.%d.%d", tag, w, i);
+        channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+        failures += libxl_device_channel_add(c, domid, &ch, NULL) != 0;
+        libxl_device_channel_dispose(&ch);
     }
+    libxl_ctx_free(c);
+    return failures;
+}
+
+/* After concurrent writers: the domain has exactly writers*each channels, each console
+ * devid 1..n once (devids are distinct and none was lost), every name once. */
+static void check_all_landed(unsigned domid, const char *tag, int writers, int each)
+{
+    int total = writers * each, num = 0;
+    libxl_device_channel *list = libxl_device_channel_list(ctx, domid, &num);
+    CHECK_INT(num, total);
+    char seen[64][64] = { { 0 } };
+    int bad_names = 0, missing_devids = 0;
+    for (int d = 1; d <= total; d++) {
+        char path[80];
+        snprintf(path, sizeof(path), "/libxl/%u/device/console/%d/name", domid, d);
+        char *v = xs_get(xs, path);
+        int w, i;
+        char t[16];
+        if (!v) missing_devids++;
+        else if (sscanf(v, "%15[^.].%d.%d", t, &w, &i) != 3 || strcmp(t, tag) || w < 0 ||
+                 w >= writers || i < 0 || i >= each || w >= 64 || i >= 64 || seen[w][i]++)
+            bad_names++;
+        free(v);
+    }
+    CHECK_INT(missing_devids, 0);
+    CHECK_INT(bad_names, 0);
+    libxl_device_channel_list_free(list, num);
+}
+
+/* Several processes adding channels to one domain at once: transactions conflict and are
+ * restarted, every channel lands on its own devid. */
+static void test_concurrent_processes(void)
+{
+    enum { WRITERS = 8, EACH = 12 };
+    CHECK_INT(register_domain(xs, 9, "guest9"), 0);
+    for (int w = 0; w < WRITERS; w++)
+        if (fork() == 0) _exit(write_channels(9, "proc", w, EACH));
     int failed_writers = 0;
     for (int w = 0; w < WRITERS; w++) {
         int status;
@@ -329,16 +361,181 @@ static void test_concurrent_writers(void)
         failed_writers += !WIFEXITED(status) || WEXITSTATUS(status);
     }
     CHECK_INT(failed_writers, 0);
-    int num = 0;
-    libxl_device_channel *list = libxl_device_channel_list(ctx, 9, &num);
-    CHECK_INT(num, WRITERS * EACH);
-    for (int d = 1; d <= WRITERS * EACH; d++) {
-        char path[64];
-        snprintf(path, sizeof(path), "/libxl/9/device/console/%d/name", d);
-        char *v = xs_get(xs, path);
-        CHECK(v != NULL);
-        free(v);
+    check_all_landed(9, "proc", WRITERS, EACH);
+}
+
+struct writer { unsigned domid; int w, each, failures; int use_embed; };
+
+static void *writer_thread(void *arg)
+{
+    struct writer *wr = arg;
+    if (!wr->use_embed) {
+        wr->failures = write_channels(wr->domid, "thread", wr->w, wr->each);
+        return NULL;
     }
+    /* The embedding API over a handle of the thread's own, XBT_NULL: our transactions. */
+    struct xs_handle *h = xs_open(0);
+    if (!h) { wr->failures = wr->each; return NULL; }
+    for (int i = 0; i < wr->each; i++) {
+        libxl_device_channel ch;
+        char name[48];
+        snprintf(name, sizeof(name), "embed.%d.%d", wr->w, i);
+        channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+        wr->failures += xlchannel_xs_channel_add(h, XBT_NULL, NULL, wr->domid, &ch) != 0;
+        libxl_device_channel_dispose(&ch);
+    }
+    xs_close(h);
+    return NULL;
+}
+
+/* Threads of one process, each with a context (or a xenstore handle) of its own. */
+static void test_concurrent_threads(int use_embed, unsigned domid)
+{
+    enum { WRITERS = 8, EACH = 12 };
+    CHECK_INT(register_domain(xs, domid, use_embed ? "guest-embed" : "guest-threads"), 0);
+    pthread_t threads[WRITERS];
+    struct writer wr[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        wr[w] = (struct writer){ domid, w, EACH, 0, use_embed };
+        CHECK_INT(pthread_create(&threads[w], NULL, writer_thread, &wr[w]), 0);
+    }
+    int failures = 0;
+    for (int w = 0; w < WRITERS; w++) {
+        pthread_join(threads[w], NULL);
+        failures += wr[w].failures;
+    }
+    CHECK_INT(failures, 0);
+    check_all_landed(domid, use_embed ? "embed" : "thread", WRITERS, EACH);
+}
+
+/* Several contexts of one thread, used in turn: each its own xenstore connection. */
+static void test_interleaved_contexts(void)
+{
+    enum { CONTEXTS = 4, EACH = 6 };
+    CHECK_INT(register_domain(xs, 16, "guest16"), 0);
+    libxl_ctx *c[CONTEXTS];
+    for (int k = 0; k < CONTEXTS; k++) CHECK_INT(libxl_ctx_alloc(&c[k], LIBXL_VERSION, 0, NULL), 0);
+    int failures = 0;
+    for (int i = 0; i < EACH; i++)
+        for (int k = 0; k < CONTEXTS; k++) {
+            libxl_device_channel ch;
+            char name[48];
+            snprintf(name, sizeof(name), "ctx.%d.%d", k, i);
+            channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+            failures += libxl_device_channel_add(c[k], 16, &ch, NULL) != 0;
+            CHECK_INT(ch.devid, i * CONTEXTS + k + 1);
+            libxl_device_channel_dispose(&ch);
+        }
+    for (int k = 0; k < CONTEXTS; k++) libxl_ctx_free(c[k]);
+    CHECK_INT(failures, 0);
+    check_all_landed(16, "ctx", CONTEXTS, EACH);
+}
+
+/* A second channel with a name the domain already has is refused (ERROR_INVAL, naming the
+ * console that has it), as are two channels with one name in one call; nothing is
+ * written. */
+static void test_duplicate_names(void)
+{
+    int devid = 0;
+    capture_clear(&logger);
+    CHECK_INT(add(5, "org.example.pty", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/dup", -1, NULL, &devid),
+              ERROR_INVAL);
+    CHECK_INT(devid, -1);
+    CHECK(strstr(logger.all, "libxl_device_channel_add: Domain 5:domain 5 already has a channel "
+                             "named 'org.example.pty' (console 1)\n") != NULL);
+    CHECK(capture_ends_with(&logger, "Domain 5:Unable to add channel device"));
+    CHECK(xs_get(xs, "/libxl/5/device/console/5") == NULL);
+    CHECK(xs_get(xs, "/local/domain/5/device/console/5") == NULL);
+
+    /* Through the embedding API, in our transactions and in the caller's. */
+    libxl_device_channel c;
+    channel_init(&c, "org.example.sock", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    CHECK_INT(xlchannel_xs_channel_add(xs, XBT_NULL, &logger.vtable, 5, &c), ERROR_INVAL);
+    CHECK(capture_ends_with(&logger, "Domain 5:domain 5 already has a channel named 'org.example.sock' (console 2)"));
+    xs_transaction_t t = xs_transaction_start(xs);
+    CHECK_INT(xlchannel_xs_channel_add(xs, t, &logger.vtable, 5, &c), ERROR_INVAL);
+    CHECK(xs_transaction_end(xs, t, true));
+    libxl_device_channel_dispose(&c);
+
+    /* A channel another writer recorded counts as well; a name whose channel another tool
+     * removed is free again. */
+    CHECK_INT(register_domain(xs, 19, "guest19"), 0);
+    CHECK_INT(xs_put(xs, "/libxl/19/device/console/3/name", "org.foreign"), 0);
+    CHECK_INT(xs_put(xs, "/libxl/19/device/console/3/connection", "pty"), 0);
+    capture_clear(&logger);
+    CHECK_INT(add(19, "org.foreign", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
+    CHECK(strstr(logger.all, "Domain 19:domain 19 already has a channel named 'org.foreign' (console 3)\n") != NULL);
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(devid, 1);
+    xs_rm(xs, XBT_NULL, "/libxl/19/device/console/1");
+    xs_rm(xs, XBT_NULL, "/local/domain/19/device/console/1");
+    xs_rm(xs, XBT_NULL, "/local/domain/0/backend/console/19/1");
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 2, NULL, &devid), 0);
+    CHECK_INT(devid, 2);
+    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
+
+    /* Two channels with one name in one domain-creation call. */
+    CHECK_INT(register_domain(xs, 17, "guest17"), 0);
+    libxl_device_channel two[3];
+    channel_init(&two[0], "org.example.one", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    channel_init(&two[1], "org.example.twice", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    channel_init(&two[2], "org.example.twice", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/t");
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 17, two, 3), ERROR_INVAL);
+    CHECK(capture_ends_with(&logger, "Domain 17:channel name 'org.example.twice' is given twice (consoles 2 and 3)"));
+    CHECK(xs_get(xs, "/libxl/17/device/console/1") == NULL);
+    CHECK(xs_get(xs, "/local/domain/17/device/console") == NULL);
+    for (int i = 0; i < 3; i++) libxl_device_channel_dispose(&two[i]);
+}
+
+/* An add of several channels is all or none: when one channel cannot be written (here a
+ * name longer than a xenstore value may be), the channels already written are removed. */
+static void test_compensation(void)
+{
+    CHECK_INT(register_domain(xs, 20, "guest20"), 0);
+    static char huge[5000];
+    memset(huge, 'n', sizeof(huge) - 1);
+    libxl_device_channel c[3];
+    channel_init(&c[0], "org.example.first", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    channel_init(&c[1], "org.example.second", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/s");
+    channel_init(&c[2], huge, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    capture_clear(&logger);
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 20, c, 3), ERROR_FAIL);
+    CHECK(strstr(logger.last, "xenstore write /local/domain/20/device/console/3/name: Argument list too long") != NULL);
+    for (int d = 1; d <= 3; d++) {
+        char path[80];
+        snprintf(path, sizeof(path), "/libxl/20/device/console/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+        snprintf(path, sizeof(path), "/local/domain/20/device/console/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+        snprintf(path, sizeof(path), "/local/domain/0/backend/console/20/%d", d);
+        CHECK(xs_get(xs, path) == NULL);
+    }
+    int num = 7;
+    libxl_device_channel *list = libxl_device_channel_list(ctx, 20, &num);
+    CHECK_INT(num, 0);
+    libxl_device_channel_list_free(list, num);
+    /* The same set without the bad channel goes in whole. */
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 20, c, 2), 0);
+    CHECK_INT(c[1].devid, 2);
+    for (int i = 0; i < 3; i++) libxl_device_channel_dispose(&c[i]);
+}
+
+/* A guest that plants consoles of its own in its frontend directory: add takes the next
+ * console devid neither the guest nor libxl's copy uses, and list ignores the planted ones. */
+static void test_guest_planted_consoles(void)
+{
+    CHECK_INT(register_domain(xs, 18, "guest18"), 0);
+    CHECK_INT(xs_put(xs, "/local/domain/18/device/console/1/name", "planted"), 0);
+    CHECK_INT(xs_put(xs, "/local/domain/18/device/console/junk/name", "planted"), 0);
+    int devid = 0;
+    CHECK_INT(add(18, "org.example.real", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(devid, 2);
+    CHECK_INT(add(18, "x", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 1, NULL, NULL), ERROR_DEVICE_EXISTS);
+    check_node("/local/domain/18/device/console/1/name", "planted", NULL);
+    int num = 0;
+    libxl_device_channel *list = libxl_device_channel_list(ctx, 18, &num);
+    CHECK_INT(num, 1);
+    if (num == 1) CHECK_STR(list[0].name, "org.example.real");
     libxl_device_channel_list_free(list, num);
 }
 
@@ -433,7 +630,13 @@ int main(void)
     test_hostile_guest();
     test_raw_bytes();
     test_bad_libxl_copy();
-    test_concurrent_writers();
+    test_duplicate_names();
+    test_guest_planted_consoles();
+    test_compensation();
+    test_concurrent_processes();
+    test_concurrent_threads(0, 14);
+    test_concurrent_threads(1, 15);
+    test_interleaved_contexts();
     test_ao_how();
     test_embedding_api();
     libxl_ctx_free(ctx);

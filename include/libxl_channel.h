@@ -109,11 +109,12 @@ typedef enum libxl_error {
 
 /**
  * The library context (`libxl_ctx`): what every call made with it shares, such as the
- * caller's logger. Like libxl's (Debian's `libxl.h`: "libxl_ctx is thread-safe"), one
- * context may be used by several threads at once: it holds no state that a call changes,
- * each call runs its own xenstore transactions, and libxenstore serialises the requests on
- * its handle (`c-tests/test_threads.c`: 8 threads on one context). Messages go to the
- * caller's logger from whichever thread makes the call, as libxl's do.
+ * caller's logger and the xenstore connection. Like libxl's (Debian's `libxl.h`: "libxl_ctx
+ * is thread-safe"), one context may be used by several threads at once: their calls take
+ * turns on the context's connection, which a call may open again after xenstored stopped
+ * answering (`src/xenstore`), and each call runs its own xenstore transactions
+ * (`c-tests/test_threads.c`: 8 threads on one context). Messages go to the caller's logger
+ * from whichever thread makes the call, as libxl's do.
  */
 typedef struct libxl__ctx libxl__ctx;
 

@@ -57,7 +57,7 @@ int xlchannel_xs_channel_remove(struct xs_handle *xsh,
                                 int force);
 
 /**
- * Domain creation: write all `num` channels of `domid` in one transaction; channel i with
+ * Domain creation: write all `num` channels of `domid` (all or none); channel i with
  * devid -1 becomes console i+1 (console 0 is the primary console). Chosen devids and
  * resolved backend domids are written back into `channels`.
  *

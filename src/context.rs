@@ -18,21 +18,21 @@ use crate::xenstore::XenStore;
 pub const LIBXL_ABI_VERSION: i32 = 0;
 
 /// The library context (`libxl_ctx`): what every call made with it shares, such as the
-/// caller's logger. Like libxl's (Debian's `libxl.h`: "libxl_ctx is thread-safe"), one
-/// context may be used by several threads at once: it holds no state that a call changes,
-/// each call runs its own xenstore transactions, and libxenstore serialises the requests on
-/// its handle (`c-tests/test_threads.c`: 8 threads on one context). Messages go to the
-/// caller's logger from whichever thread makes the call, as libxl's do.
+/// caller's logger and the xenstore connection. Like libxl's (Debian's `libxl.h`: "libxl_ctx
+/// is thread-safe"), one context may be used by several threads at once: their calls take
+/// turns on the context's connection, which a call may open again after xenstored stopped
+/// answering (`src/xenstore`), and each call runs its own xenstore transactions
+/// (`c-tests/test_threads.c`: 8 threads on one context). Messages go to the caller's logger
+/// from whichever thread makes the call, as libxl's do.
 #[cfg(not(feature = "embedded"))]
 pub struct Context {
     logger: Logger,
-    store: XenStore,
+    store: std::sync::Mutex<XenStore>,
 }
 
-// SAFETY: a Context is never changed after `new`; its two handles are used concurrently only
-// through libraries that allow it: libxenstore locks its handle around every request, and
-// the logger is called as libxl calls its logger (the caller's, whose thread-safety is the
-// caller's business as with libxl; ours is xentoollog's stdio logger over stderr).
+// SAFETY: the connection is only reached through its mutex; the logger is called as libxl
+// calls its logger (the caller's, whose thread-safety is the caller's business as with
+// libxl; ours is xentoollog's stdio logger over stderr) and is never changed after `new`.
 #[cfg(not(feature = "embedded"))]
 unsafe impl Sync for Context {}
 // SAFETY: nothing in a Context belongs to the thread that made it.
@@ -53,12 +53,18 @@ impl Context {
             .ok_or_else(|| Error::Fail("cannot create a logger on stderr".into()))?;
         let store = XenStore::open()
             .map_err(|e| Error::Fail(format!("cannot connect to xenstore: {e}")))?;
-        Ok(Context { logger, store })
+        Ok(Context {
+            logger,
+            store: std::sync::Mutex::new(store),
+        })
     }
 
-    /// The context's connection, lent for the call.
-    pub fn store(&self) -> XenStore {
-        self.store.lend()
+    /// The context's connection, for one call (the other threads' calls wait).
+    pub fn store(&self) -> std::sync::MutexGuard<'_, XenStore> {
+        // A call that panicked (caught at the C boundary) leaves the connection usable.
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn logger(&self) -> &Logger {

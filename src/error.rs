@@ -10,6 +10,7 @@ pub mod code {
     pub const ERROR_NI: i32 = -4;
     pub const ERROR_NOMEM: i32 = -5;
     pub const ERROR_INVAL: i32 = -6;
+    pub const ERROR_TIMEDOUT: i32 = -9;
     pub const ERROR_DEVICE_EXISTS: i32 = -17;
     pub const ERROR_DOMAIN_NOTFOUND: i32 = -21;
     pub const ERROR_NOTFOUND: i32 = -23;
@@ -46,6 +47,9 @@ pub enum Error {
     /// The device model failed a request: one of libxl's QMP error codes and the reason.
     #[error("{1}")]
     Qmp(i32, String),
+    /// xenstored did not answer in time (libxl's ERROR_TIMEDOUT).
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 impl Error {
@@ -61,6 +65,7 @@ impl Error {
             Error::NotImplemented(_) => code::ERROR_NI,
             Error::NotFound(_) => code::ERROR_NOTFOUND,
             Error::Qmp(code, _) => *code,
+            Error::TimedOut(_) => code::ERROR_TIMEDOUT,
         }
     }
 
@@ -77,6 +82,7 @@ impl Error {
             Error::NotImplemented(m) => Error::NotImplemented(at(m)),
             Error::NotFound(m) => Error::NotFound(at(m)),
             Error::Qmp(code, m) => Error::Qmp(code, at(m)),
+            Error::TimedOut(m) => Error::TimedOut(at(m)),
         }
     }
 }

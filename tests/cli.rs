@@ -494,10 +494,28 @@ fn add_from_an_xl_config() {
         "1\n2\n",
         warning,
     );
-    let equals = format!("--config={good}");
+    // The same channels again: their names are taken, and nothing is added.
+    expect(
+        &ours(&["add", "54", "--config", &good]),
+        1,
+        "",
+        &format!(
+            "{warning}xlchannel add: domain 54 already has a channel named 'org.cfg.agent' (console 1)\n"
+        ),
+    );
+    let renamed = |name: &str, prefix: &str| {
+        file(
+            name,
+            &format!(
+                "channel = [ \"connection=socket,name={prefix}.agent,path=/run/agent.sock,speed=9\",\n\
+                             \"connection=pty,name={prefix}.console\" ]\n"
+            ),
+        )
+    };
+    let equals = format!("--config={}", renamed("second.cfg", "org.cfg2"));
     expect(&ours(&["add", "54", &equals]), 0, "3\n4\n", warning);
     expect(
-        &ours(&["add", "--config", &good, "54"]),
+        &ours(&["add", "--config", &renamed("third.cfg", "org.cfg3"), "54"]),
         0,
         "5\n6\n",
         warning,
@@ -508,7 +526,7 @@ fn add_from_an_xl_config() {
     );
     assert_eq!(
         read(&xs, "/libxl/54/device/console/6/name").as_deref(),
-        Some(&b"org.cfg.console"[..])
+        Some(&b"org.cfg3.console"[..])
     );
 
     // Configs xl refuses: xl's messages and status, nothing added.

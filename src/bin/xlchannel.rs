@@ -73,9 +73,11 @@ channel list, for example
 and read as xl reads it (same warnings and errors). With --config FILE (or
 --config=FILE), the channels are those of the xl domain configuration FILE, read as
 `xl create` reads them (as `xlchannel config FILE` shows them; the same warnings, errors
-and exit status). All channels are read first, then added in one xenstore transaction:
-all of them, or none. Each takes the first free console devid >= 1, printed on a line of
-its own. A socket channel's path must be absolute.
+and exit status). All channels are read first, then added: all of them, or none (each in
+a xenstore transaction of its own; if one fails, those already added are removed again).
+Each takes the first free console devid >= 1, printed on a line of its own. A socket
+channel's path must be absolute; a name the domain's channels already have, or two
+channels with one name, are refused.
 
 Hotplug: when the domain's device model runs (its QMP socket <run dir>/qmp-libxl-<domid>
 exists; the run dir is /var/run/xen or $XLCHANNEL_RUN_DIR), each channel served by this
@@ -247,7 +249,8 @@ fn connect(io: &mut Io, command: &str) -> Result<XenStore, u8> {
 /// and exit status otherwise.
 fn find_domain(io: &mut Io, xs: &XenStore, qualifier: &OsStr) -> Result<u32, u8> {
     let as_c = CString::new(qualifier.as_bytes()).expect("arguments hold no NUL");
-    xs.transaction(|t| store::resolve_domain(t, &as_c))
+    xs.plain()
+        .and_then(|t| store::resolve_domain(&t, &as_c))
         .map_err(|e| {
             let mut line = qualifier.as_bytes().to_vec();
             line.extend_from_slice(
@@ -707,10 +710,11 @@ fn list(io: &mut Io, args: &[OsString]) -> u8 {
             Err(status) => return status,
         };
         // Rows whose getinfo fails are left out, as xl leaves them out.
-        let rows = xs.transaction(|t| {
-            Ok(store::list(t, domid)?
+        // Plain reads, as xl's libxl calls read.
+        let rows = xs.plain().and_then(|t| {
+            Ok(store::list(&t, domid)?
                 .into_iter()
-                .filter_map(|c| match store::getinfo(t, domid, &c) {
+                .filter_map(|c| match store::getinfo(&t, domid, &c) {
                     (info, _, Ok(())) => Some(list_row(&c, &info)),
                     _ => None,
                 })

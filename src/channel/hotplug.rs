@@ -122,8 +122,8 @@ pub fn add_all(
         let (placed, local) = store.transaction(|t| plan(t, domid, channels))?;
         let any_local = placed.iter().any(|&(_, backend)| backend == local);
         if !any_local || socket.symlink_metadata().is_err() {
-            // No device model to tell: placement and nodes in one transaction, as before.
-            return store.transaction(|t| store::add_all(t, domid, channels));
+            // No device model to tell: the nodes alone, placed as store::add_all places them.
+            return store::add_all(store, None, domid, channels);
         }
         match add_with_device_model(store, domid, channels, &placed, local, &socket) {
             // Another writer took an auto-placed devid between the plan and the write (the
@@ -187,7 +187,7 @@ fn add_with_device_model(
         }
     }
     let written = store.transaction(|t| {
-        let placed = store::add_all(t, domid, &fixed)?;
+        let placed = store::add_all(store, Some(t.id()), domid, &fixed)?;
         // What a Xen-aware qemu does for a pty console: record the pty for getinfo.
         for m in &made {
             if let Some(pty) = &m.pty {

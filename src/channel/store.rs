@@ -9,39 +9,39 @@
 use super::console::{self, console_nodes, ConsoleNodes};
 use super::model::{ChannelInfo, Connection, DeviceChannel};
 use crate::error::{Error, Result};
-use crate::xenstore::Txn;
+use crate::xenstore::{Txn, XenStore, XsTransaction};
 use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 
-/// Write one console's nodes in libxl's order: the libxl copy's pointers, the frontend
-/// (directory, rw keys, ro keys, each with its permissions), the backend, and the copy of
-/// the backend keys under the libxl path.
-pub fn write_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
+/// Write one console's nodes in libxl's order, over nodes that do not exist yet: the libxl
+/// copy's pointers, the frontend (directory with its permissions, rw keys, ro keys with
+/// theirs), the backend (directory with its permissions, keys), and the copy of the backend
+/// keys under the libxl path. A new node takes its parent's permissions, so only the nodes
+/// whose permissions differ from their directory's are given any: the frontend and backend
+/// directories and the frontend's read-only keys (libxl sets them on every frontend key;
+/// the result is the same).
+fn write_new_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     let (fe, be, lx) = (
         nodes.frontend_path(),
         nodes.backend_path(),
         nodes.libxl_path(),
     );
-    t.rm(&lx)?;
     t.write(&format!("{lx}/frontend"), fe.as_bytes())?;
     t.write(&format!("{lx}/backend"), be.as_bytes())?;
 
-    t.rm(&fe)?;
     t.mkdir(&fe)?;
     t.set_perms(&fe, &nodes.frontend_perms())?;
     t.write(&format!("{fe}/backend"), be.as_bytes())?;
-    for (keys, perms) in [
-        (&nodes.frontend_rw, nodes.frontend_perms()),
-        (&nodes.frontend_ro, nodes.frontend_ro_perms()),
-    ] {
-        for (key, value) in keys {
-            let path = format!("{fe}/{key}");
-            t.write(&path, value)?;
-            t.set_perms(&path, &perms)?;
-        }
+    for (key, value) in &nodes.frontend_rw {
+        t.write(&format!("{fe}/{key}"), value)?;
+    }
+    let ro_perms = nodes.frontend_ro_perms();
+    for (key, value) in &nodes.frontend_ro {
+        let path = format!("{fe}/{key}");
+        t.write(&path, value)?;
+        t.set_perms(&path, &ro_perms)?;
     }
 
-    t.rm(&be)?;
     t.mkdir(&be)?;
     t.set_perms(&be, &nodes.backend_perms())?;
     t.write(&format!("{be}/frontend"), fe.as_bytes())?;
@@ -51,6 +51,23 @@ pub fn write_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the console `nodes` would take is free inside `t`: neither a libxl copy nor a
+/// frontend exists for it. A stale backend directory of it is removed, as libxl does.
+fn claim_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<bool> {
+    if t.read(&nodes.libxl_path())?.is_some() || t.read(&nodes.frontend_path())?.is_some() {
+        return Ok(false);
+    }
+    t.rm(&nodes.backend_path())?;
+    Ok(true)
+}
+
+/// Remove a console's nodes (libxl copy, frontend, backend).
+fn remove_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
+    t.rm(&nodes.libxl_path())?;
+    t.rm(&nodes.frontend_path())?;
+    t.rm(&nodes.backend_path())
 }
 
 /// C's `strtoul(s, NULL, 10)` stored into an `int`, as libxl reads frontend numbers: leading
@@ -149,44 +166,127 @@ fn require_domain(t: &Txn<'_>, domid: u32) -> Result<()> {
     }
 }
 
-/// Console devids in use for `domid`: in libxl's copy or as a frontend.
-fn used_devids(t: &Txn<'_>, domid: u32) -> Result<BTreeSet<i32>> {
-    let mut used = BTreeSet::new();
-    for dir in [
-        console::libxl_console_dir(domid),
-        console::frontend_console_dir(domid),
-    ] {
-        for entry in t.directory(&dir)?.unwrap_or_default() {
-            if let Ok(devid) = entry.parse::<i32>() {
-                used.insert(devid);
-            }
-        }
-    }
-    Ok(used)
+/// The consoles a domain has, as an add needs to know them.
+#[derive(Debug, Default)]
+struct Consoles {
+    /// Console devids in use: in libxl's copy or as a frontend.
+    used: BTreeSet<i32>,
+    /// The entries of libxl's copy.
+    libxl_entries: BTreeSet<String>,
+    /// The channels' names in libxl's copy, with their console devids.
+    names: Vec<(Vec<u8>, i32)>,
 }
 
-/// Validate, place and write channels of `domid` in one transaction. A channel with devid -1
-/// takes `default_devid(i)`, or with `None` the first free console devid >= 1. Returns each
-/// channel's (devid, backend domid).
-fn add_channels(
+fn devids_in(t: &Txn<'_>, dir: &str) -> Result<Vec<String>> {
+    Ok(t.directory(dir)?.unwrap_or_default())
+}
+
+fn used_devids(t: &Txn<'_>, domid: u32) -> Result<(BTreeSet<i32>, Vec<String>)> {
+    let libxl_entries = devids_in(t, &console::libxl_console_dir(domid))?;
+    let frontends = devids_in(t, &console::frontend_console_dir(domid))?;
+    let used = libxl_entries
+        .iter()
+        .chain(&frontends)
+        .filter_map(|e| e.parse::<i32>().ok())
+        .collect();
+    Ok((used, libxl_entries))
+}
+
+/// The name of the channel recorded at `entry` of libxl's copy, if it is one.
+fn channel_name(t: &Txn<'_>, domid: u32, entry: &str) -> Result<Option<(Vec<u8>, i32)>> {
+    let Ok(devid) = entry.parse::<i32>() else {
+        return Ok(None);
+    };
+    let name = t.read_c(&format!(
+        "{}/{entry}/name",
+        console::libxl_console_dir(domid)
+    ))?;
+    Ok(name.map(|n| (n.into_bytes(), devid)))
+}
+
+fn consoles_name(nodes: &ConsoleNodes) -> &[u8] {
+    nodes
+        .backend
+        .iter()
+        .find(|(k, _)| *k == "name")
+        .map_or(&[][..], |(_, v)| v.as_slice())
+}
+
+/// The names of the channels at `entries` of libxl's copy, one plain read each.
+fn channel_names<'e>(
     t: &Txn<'_>,
     domid: u32,
-    channels: &[DeviceChannel],
-    default_devid: Option<&dyn Fn(usize) -> i32>,
-) -> Result<Vec<(i32, u32)>> {
-    require_domain(t, domid)?;
-    let mut used = used_devids(t, domid)?;
-    let mut placed = Vec::with_capacity(channels.len());
+    entries: impl IntoIterator<Item = &'e String>,
+) -> Result<Vec<(Vec<u8>, i32)>> {
+    let mut names = Vec::new();
+    for entry in entries {
+        names.extend(channel_name(t, domid, entry)?);
+    }
+    Ok(names)
+}
+
+fn consoles(t: &Txn<'_>, domid: u32) -> Result<Consoles> {
+    let (used, entries) = used_devids(t, domid)?;
+    let names = channel_names(t, domid, &entries)?;
+    Ok(Consoles {
+        used,
+        libxl_entries: entries.into_iter().collect(),
+        names,
+    })
+}
+
+/// Where channels without a devid go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Hot add: the first console devid >= 1 still free, in order.
+    FirstFree,
+    /// Domain creation: channel i becomes console i+1, so the primary console 0 is never
+    /// taken (libxl 4.17 used i here and lost the first channel).
+    AtCreate,
+}
+
+/// One channel of an add, validated and placed.
+struct Planned<'c> {
+    channel: &'c DeviceChannel,
+    /// The caller chose the devid (else it may move to another free one).
+    fixed: bool,
+    nodes: ConsoleNodes,
+}
+
+fn name_text(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// Validate and place every channel (libxl's checks and messages), refusing a devid or a
+/// name the domain already has or that two of the channels share. Nothing is written.
+fn plan<'c>(
+    t: &Txn<'_>,
+    domid: u32,
+    channels: &'c [DeviceChannel],
+    placement: Placement,
+    existing: &Consoles,
+) -> Result<Vec<Planned<'c>>> {
+    let mut used = existing.used.clone();
+    let mut names: Vec<(Vec<u8>, i32)> = Vec::with_capacity(channels.len());
+    let mut backends: Vec<(&CStr, u32)> = Vec::new();
+    let mut planned = Vec::with_capacity(channels.len());
     for (i, channel) in channels.iter().enumerate() {
-        let devid = match (channel.devid, default_devid) {
-            (-1, Some(default)) => default(i),
-            (-1, None) => (1..)
+        let devid = match (channel.devid, placement) {
+            (-1, Placement::AtCreate) => console::devid_at_create(i),
+            (-1, Placement::FirstFree) => (1..)
                 .find(|d| !used.contains(d))
                 .expect("devids below i32::MAX are finite"),
             (devid, _) => devid,
         };
         let backend_domid = match &channel.backend_domname {
-            Some(name) => resolve_domain(t, name)?,
+            Some(name) => match backends.iter().find(|(n, _)| *n == name.as_c_str()) {
+                Some(&(_, d)) => d,
+                None => {
+                    let d = resolve_domain(t, name)?;
+                    backends.push((name, d));
+                    d
+                }
+            },
             None => channel.backend_domid,
         };
         let nodes = console_nodes(domid, channel, devid, backend_domid)?;
@@ -195,31 +295,210 @@ fn add_channels(
                 "domain {domid} already has console {devid}"
             )));
         }
-        write_console(t, &nodes)?;
-        placed.push((devid, backend_domid));
+        let name = channel.name.as_ref().expect("validated").as_bytes();
+        if let Some((_, other)) = existing.names.iter().find(|(n, _)| n == name) {
+            return Err(Error::Invalid(format!(
+                "domain {domid} already has a channel named '{}' (console {other})",
+                name_text(name)
+            )));
+        }
+        if let Some((_, other)) = names.iter().find(|(n, _)| n == name) {
+            return Err(Error::Invalid(format!(
+                "channel name '{}' is given twice (consoles {other} and {devid})",
+                name_text(name)
+            )));
+        }
+        names.push((name.to_vec(), devid));
+        planned.push(Planned {
+            channel,
+            fixed: channel.devid != -1 || placement == Placement::AtCreate,
+            nodes,
+        });
     }
-    Ok(placed)
+    Ok(planned)
 }
 
-/// Hot-add one channel: devid -1 picks the first free console devid >= 1.
-pub fn add(t: &Txn<'_>, domid: u32, channel: &DeviceChannel) -> Result<(i32, u32)> {
-    Ok(add_channels(t, domid, std::slice::from_ref(channel), None)?[0])
+/// Add channels inside the caller's transaction `t` (which the caller commits): all or
+/// none, with the caller's commit.
+fn add_within(
+    t: &Txn<'_>,
+    domid: u32,
+    channels: &[DeviceChannel],
+    placement: Placement,
+) -> Result<Vec<(i32, u32)>> {
+    require_domain(t, domid)?;
+    let existing = consoles(t, domid)?;
+    let planned = plan(t, domid, channels, placement, &existing)?;
+    for p in &planned {
+        if !claim_console(t, &p.nodes)? {
+            return Err(Error::DeviceExists(format!(
+                "domain {domid} already has console {}",
+                p.nodes.devid
+            )));
+        }
+        write_new_console(t, &p.nodes)?;
+    }
+    Ok(planned
+        .iter()
+        .map(|p| (p.nodes.devid, p.nodes.backend_domid))
+        .collect())
+}
+
+/// Add channels with transactions of our own, one per channel, so that xenstored's cost
+/// stays linear in the number of channels: each channel's nodes appear at once, and the
+/// whole add is all or none by compensation: when one channel cannot be written, those
+/// already written are removed again. Reads (the domain, its consoles, backend names) are
+/// plain; each channel's transaction checks that its console is still free, and a channel
+/// without a devid of its own moves to the next free one when a concurrent writer took it.
+/// A concurrent add of the same name is caught after the commits: the add that sees the
+/// other's channel withdraws its own, so at most one of them succeeds.
+fn add_own(
+    xs: &XenStore,
+    domid: u32,
+    channels: &[DeviceChannel],
+    placement: Placement,
+) -> Result<Vec<(i32, u32)>> {
+    let plain = xs.plain()?;
+    require_domain(&plain, domid)?;
+    let existing = consoles(&plain, domid)?;
+    let mut planned = plan(&plain, domid, channels, placement, &existing)?;
+    let mut written: Vec<ConsoleNodes> = Vec::with_capacity(planned.len());
+    // The devids this add has placed channels on, written or not yet.
+    let mut reserved: BTreeSet<i32> = planned.iter().map(|p| p.nodes.devid).collect();
+    for p in &mut planned {
+        // Consoles found taken by other writers since the plan was made.
+        let mut taken: BTreeSet<i32> = BTreeSet::new();
+        let outcome = xs.transaction(|t| {
+            // A console taken meanwhile: a channel without a devid of its own moves on to
+            // the next free one, inside the same transaction.
+            while !claim_console(t, &p.nodes)? {
+                if p.fixed {
+                    return Err(Error::DeviceExists(format!(
+                        "domain {domid} already has console {}",
+                        p.nodes.devid
+                    )));
+                }
+                taken.insert(p.nodes.devid);
+                let devid = (p.nodes.devid..)
+                    .find(|d| {
+                        !existing.used.contains(d) && !reserved.contains(d) && !taken.contains(d)
+                    })
+                    .expect("devids below i32::MAX are finite");
+                reserved.remove(&p.nodes.devid);
+                reserved.insert(devid);
+                p.nodes = console_nodes(domid, p.channel, devid, p.nodes.backend_domid)?;
+            }
+            write_new_console(t, &p.nodes)
+        });
+        if let Err(e) = outcome {
+            return Err(withdraw(xs, &written, e));
+        }
+        written.push(p.nodes.clone());
+    }
+    if let Err(e) = check_concurrent_names(xs, domid, &existing, &written) {
+        return Err(withdraw(xs, &written, e));
+    }
+    Ok(written.iter().map(|n| (n.devid, n.backend_domid)).collect())
+}
+
+/// A channel another writer added meanwhile (an entry of libxl's copy that was neither
+/// there before nor ours) with one of our names.
+fn check_concurrent_names(
+    xs: &XenStore,
+    domid: u32,
+    before: &Consoles,
+    ours: &[ConsoleNodes],
+) -> Result<()> {
+    let plain = xs.plain()?;
+    let entries = devids_in(&plain, &console::libxl_console_dir(domid))?;
+    let ours_devids: BTreeSet<String> = ours.iter().map(|n| n.devid.to_string()).collect();
+    let newcomers = entries
+        .iter()
+        .filter(|e| !before.libxl_entries.contains(*e) && !ours_devids.contains(*e));
+    for (name, other) in channel_names(&plain, domid, newcomers)? {
+        if ours.iter().any(|n| consoles_name(n) == name.as_slice()) {
+            return Err(Error::Invalid(format!(
+                "domain {domid} already has a channel named '{}' (console {other}, added concurrently)",
+                name_text(&name)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Undo the channels of a failed add; `cause` is why it failed. Not tried when xenstored
+/// stopped answering (the removal would wait as long again); the error then names what is
+/// left behind.
+fn withdraw(xs: &XenStore, written: &[ConsoleNodes], cause: Error) -> Error {
+    if written.is_empty() {
+        return cause;
+    }
+    let devids = || {
+        written
+            .iter()
+            .map(|n| n.devid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if matches!(cause, Error::TimedOut(_)) {
+        let message = format!(
+            "{cause}; the channels already written (consoles {}) could not be removed",
+            devids()
+        );
+        return Error::TimedOut(message);
+    }
+    for nodes in written {
+        if let Err(e) = xs.transaction(|t| remove_console(t, nodes)) {
+            let message = format!(
+                "{cause}; removing the channels already written (consoles {}) failed: {e}",
+                devids()
+            );
+            return match cause {
+                Error::TimedOut(_) => Error::TimedOut(message),
+                _ => Error::Fail(message),
+            };
+        }
+    }
+    cause
+}
+
+/// Hot-add one channel: devid -1 picks the first free console devid >= 1. `t` is the
+/// caller's transaction, or `None` for transactions of our own.
+pub fn add(
+    xs: &XenStore,
+    t: Option<XsTransaction>,
+    domid: u32,
+    channel: &DeviceChannel,
+) -> Result<(i32, u32)> {
+    Ok(add_all(xs, t, domid, std::slice::from_ref(channel))?[0])
 }
 
 /// Hot-add several channels at once (all or none): each with devid -1 takes the first
 /// console devid >= 1 still free, in order.
-pub fn add_all(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<Vec<(i32, u32)>> {
-    add_channels(t, domid, channels, None)
+pub fn add_all(
+    xs: &XenStore,
+    t: Option<XsTransaction>,
+    domid: u32,
+    channels: &[DeviceChannel],
+) -> Result<Vec<(i32, u32)>> {
+    match t {
+        Some(t) => add_within(&xs.within(t), domid, channels, Placement::FirstFree),
+        None => add_own(xs, domid, channels, Placement::FirstFree),
+    }
 }
 
 /// Domain creation: channel i with devid -1 becomes console i+1, so the primary console 0
 /// is never taken (libxl 4.17 used i here and lost the first channel).
 pub fn add_at_create(
-    t: &Txn<'_>,
+    xs: &XenStore,
+    t: Option<XsTransaction>,
     domid: u32,
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
-    add_channels(t, domid, channels, Some(&console::devid_at_create))
+    match t {
+        Some(t) => add_within(&xs.within(t), domid, channels, Placement::AtCreate),
+        None => add_own(xs, domid, channels, Placement::AtCreate),
+    }
 }
 
 /// The channel recorded in libxl's copy at `path` (one console's directory), as libxl's list

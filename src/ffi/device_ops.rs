@@ -30,10 +30,9 @@ pub(crate) fn add_one(
 ) -> Result<()> {
     // SAFETY: the caller passes an initialised channel.
     let model = unsafe { channel.read() };
-    let placed = if t == XBT_NULL {
-        hotplug::add(store, domid, &model)?
-    } else {
-        in_transaction(store, t, |txn| store::add(txn, domid, &model))?
+    let placed = match caller_transaction(t) {
+        None => hotplug::add(store, domid, &model)?,
+        Some(t) => store::add(store, Some(t), domid, &model)?,
     };
     update_placed(channel, placed);
     Ok(())
@@ -62,7 +61,7 @@ pub(crate) fn add_at_create(
 ) -> Result<()> {
     // SAFETY: the caller passes initialised channels.
     let models: Vec<DeviceChannel> = channels.iter().map(|c| unsafe { c.read() }).collect();
-    let placed = in_transaction(store, t, |txn| store::add_at_create(txn, domid, &models))?;
+    let placed = store::add_at_create(store, caller_transaction(t), domid, &models)?;
     for (channel, p) in channels.iter_mut().zip(placed) {
         update_placed(channel, p);
     }
@@ -101,7 +100,7 @@ pub(crate) fn list(
     t: XsTransaction,
     domid: u32,
 ) -> Result<(*mut libxl_device_channel, usize)> {
-    let channels = in_transaction(store, t, |txn| store::list(txn, domid))?;
+    let channels = reading(store, t, |txn| store::list(txn, domid))?;
     Ok((malloc_list(&channels)?, channels.len()))
 }
 
@@ -137,8 +136,8 @@ pub(crate) fn write_info(
     Ok(())
 }
 
-/// libxl's getinfo over `store`, within the caller's transaction `t` (or a transaction of
-/// its own for XBT_NULL), written into `*info` once the reads are done.
+/// libxl's getinfo over `store`, within the caller's transaction `t` (or plain reads for
+/// XBT_NULL), written into `*info` once the reads are done.
 pub(crate) fn getinfo(
     store: &XenStore,
     t: XsTransaction,
@@ -148,24 +147,28 @@ pub(crate) fn getinfo(
 ) -> Result<()> {
     // SAFETY: the caller passes an initialised channel.
     let model = unsafe { channel.read() };
-    let (got, filled, outcome) =
-        in_transaction(store, t, |txn| Ok(store::getinfo(txn, domid, &model)))?;
+    let (got, filled, outcome) = reading(store, t, |txn| Ok(store::getinfo(txn, domid, &model)))?;
     write_info(info, &got, filled)?;
     outcome
 }
 
-/// Run `work` inside the caller's transaction `t`, or for XBT_NULL in a transaction of our
-/// own that is restarted on conflict.
-pub(crate) fn in_transaction<T>(
+/// Read inside the caller's transaction `t`, or for XBT_NULL without a transaction, as libxl
+/// reads.
+pub(crate) fn reading<T>(
     store: &XenStore,
     t: XsTransaction,
-    mut work: impl FnMut(&Txn<'_>) -> Result<T>,
+    work: impl FnOnce(&Txn<'_>) -> Result<T>,
 ) -> Result<T> {
     if t == XBT_NULL {
-        store.transaction(work)
+        work(&store.plain()?)
     } else {
         work(&store.within(t))
     }
+}
+
+/// The caller's transaction to write in, or `None` (XBT_NULL): transactions of our own.
+fn caller_transaction(t: XsTransaction) -> Option<XsTransaction> {
+    (t != XBT_NULL).then_some(t)
 }
 
 /// The channels of `domid` as libxl 4.17 lists them (numbered 0, 1, 2... in xenstore order;

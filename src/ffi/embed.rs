@@ -1,8 +1,12 @@
 //! The embedding API (`include/libxl_channel_embed.h`): the channel operations over a
 //! caller's libxenstore handle and transaction, so libxl's own C code can hand its channel
-//! work to this library. With `t == XBT_NULL` each call runs in a transaction of its own
-//! (restarted on conflict); otherwise it works inside the caller's transaction, which the
-//! caller commits (and restarts on EAGAIN). Messages go to `lg` (NULL: none).
+//! work to this library. With `t == XBT_NULL`, list and getinfo read without a transaction
+//! (as libxl does) and the adds write each channel in a transaction of its own (restarted
+//! on conflict; the channels already written are removed again when one fails); otherwise
+//! every call works inside the caller's transaction, which the caller commits (and
+//! restarts on EAGAIN). Waits on the caller's handle are the caller's: only connections
+//! this library opens are bounded by `XLCHANNEL_XS_TIMEOUT`. Messages go to `lg` (NULL:
+//! none).
 
 use super::boundary::ffi_boundary;
 use super::device_ops;
@@ -85,7 +89,7 @@ pub unsafe extern "C" fn xlchannel_xs_channel_remove(
     })
 }
 
-/// Domain creation: write all `num` channels of `domid` in one transaction; channel i with
+/// Domain creation: write all `num` channels of `domid` (all or none); channel i with
 /// devid -1 becomes console i+1 (console 0 is the primary console). Chosen devids and
 /// resolved backend domids are written back into `channels`.
 ///

@@ -1,18 +1,27 @@
 //! Safe access to xenstore through the real libxenstore.
 //!
-//! Every operation runs inside a transaction. [`XenStore::transaction`] starts one, runs the
-//! work and commits, starting the whole work again when the commit (or any step) reports
-//! `EAGAIN` — another writer got there first — up to [`MAX_TRANSACTION_ATTEMPTS`] times.
+//! Reads need no transaction ([`XenStore::plain`]), as libxl reads: each node a guest or
+//! another writer may change is read once and parsed defensively. Writes go into small
+//! transactions ([`XenStore::transaction`]): a transaction another writer conflicts with is
+//! started again after a randomized, growing pause, for up to [`CONFLICT_RETRY_LIMIT`]. A
+//! request xenstored does not answer within the limit of `XLCHANNEL_XS_TIMEOUT` fails with
+//! a timeout instead of blocking (see `watchdog`).
 
 mod sys;
+mod watchdog;
 
 use crate::error::{Error, Result};
 use libc::{c_char, c_uint, c_void};
+use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 use std::ptr::NonNull;
+use std::time::{Duration, Instant};
+use watchdog::Watchdog;
+pub use watchdog::{DEFAULT_TIMEOUT, TIMEOUT_VAR};
 
-/// How often a conflicting transaction is started again before giving up.
-pub const MAX_TRANSACTION_ATTEMPTS: u32 = 64;
+/// How long transactions that keep conflicting with other writers are started again before
+/// the operation gives up. Generous: a busy host may need many attempts, and each waits.
+pub const CONFLICT_RETRY_LIMIT: Duration = Duration::from_secs(120);
 
 /// libxenstore's handle, as libxl passes it to the embedding API.
 pub type XsHandle = sys::xs_handle;
@@ -78,22 +87,45 @@ struct XsError {
     op: &'static str,
     path: String,
     errno: i32,
+    /// The watchdog cut the request short after this long without an answer.
+    timed_out: Option<Duration>,
+}
+
+/// errnos with which libxenstore reports a connection it could not use (it then closes it).
+fn lost_connection(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::EBADF | libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ECONNREFUSED
+    )
 }
 
 impl XsError {
-    fn last(op: &'static str, path: &str) -> XsError {
-        XsError {
-            op,
-            path: path.to_owned(),
-            errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-        }
-    }
-
-    fn conflict(&self) -> bool {
-        self.errno == libc::EAGAIN
+    /// Inside a transaction, 4.17's xenstored answers requests that touch nodes another
+    /// transaction changed meanwhile with EIO, EINVAL or ENOENT as well as EAGAIN (seen with
+    /// concurrent writers), and commits with EAGAIN: all mean "start again". A daemon that
+    /// is gone fails the next transaction start instead, so it is never retried.
+    fn restartable(&self) -> bool {
+        self.timed_out.is_none()
+            && matches!(
+                self.errno,
+                libc::EAGAIN | libc::EIO | libc::EINVAL | libc::ENOENT
+            )
     }
 
     fn into_error(self) -> Error {
+        let at = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.path)
+        };
+        if let Some(limit) = self.timed_out {
+            return Error::TimedOut(format!(
+                "xenstore {}{at}: xenstored did not answer within {} s (stopped or hung?); \
+                 {TIMEOUT_VAR} sets the limit",
+                self.op,
+                limit.as_secs_f64()
+            ));
+        }
         let cause = std::io::Error::from_raw_os_error(self.errno);
         let hint = match self.errno {
             libc::ECONNREFUSED | libc::ECONNRESET | libc::EPIPE | libc::ENOENT
@@ -101,39 +133,124 @@ impl XsError {
             {
                 " (is xenstored running? XENSTORED_PATH names its socket)"
             }
-            libc::ECONNRESET | libc::EPIPE | libc::EIO | libc::EBADF => {
-                " (the xenstore daemon went away)"
+            e if lost_connection(e) => {
+                " (the connection to xenstored is lost: the daemon went away)"
             }
             _ => "",
-        };
-        let at = if self.path.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.path)
         };
         Error::Fail(format!("xenstore {}{at}: {cause}{hint}", self.op))
     }
 }
 
+/// `XENSTORED_PATH` (else the default socket) must not name something libxenstore would
+/// open as its device and write requests into, such as a regular file.
+fn check_daemon_path() -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = match std::env::var_os("XENSTORED_PATH") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(
+            std::env::var_os("XENSTORED_RUNDIR").unwrap_or_else(|| "/var/run/xenstored".into()),
+        )
+        .join("socket"),
+    };
+    let kind = match std::fs::metadata(&path) {
+        // Missing: libxenstore fails (or falls back to the kernel device) by itself.
+        Err(_) => return Ok(()),
+        Ok(m) if m.file_type().is_socket() || m.file_type().is_char_device() => return Ok(()),
+        Ok(m) if m.is_dir() => "a directory",
+        Ok(m) if m.is_file() => "a regular file",
+        Ok(m) if m.file_type().is_fifo() => "a FIFO",
+        Ok(_) => "not a socket",
+    };
+    Err(Error::Fail(format!(
+        "xenstore open: {} is {kind}, not xenstored's socket (XENSTORED_PATH names the socket)",
+        path.display()
+    )))
+}
+
+/// `xs_open(0)`, and the socket it connected through (for the watchdog).
+fn open_handle() -> Result<(NonNull<sys::xs_handle>, Option<watchdog::Socket>)> {
+    // Opens are serialised so that the descriptor `xs_open` adds is ours to find.
+    static OPENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = OPENING.lock().unwrap_or_else(|e| e.into_inner());
+    let before = watchdog::open_fds();
+    // SAFETY: plain library call; a NULL result is handled.
+    let raw = unsafe { sys::xs_open(0) };
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let handle = NonNull::new(raw).ok_or_else(|| {
+        XsError {
+            op: "open",
+            path: String::new(),
+            errno,
+            timed_out: None,
+        }
+        .into_error()
+    })?;
+    Ok((handle, watchdog::new_socket(&before, &watchdog::open_fds())))
+}
+
+/// A pseudo-random pause that doubles its range after each conflict, so that writers who
+/// collided do not collide again in lockstep.
+struct Backoff {
+    state: u64,
+    ceiling: Duration,
+}
+
+impl Backoff {
+    /// About one small transaction's time, so that the writer that won is usually done.
+    const FIRST: Duration = Duration::from_millis(2);
+    const MAX: Duration = Duration::from_millis(64);
+
+    fn new() -> Backoff {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let local = 0u8;
+        let seed = now ^ (u64::from(std::process::id()) << 32) ^ (&local as *const u8 as u64);
+        Backoff {
+            state: seed | 1,
+            ceiling: Backoff::FIRST,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        // xorshift64*: plenty for spreading retries.
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn pause(&mut self) {
+        let range = self.ceiling.as_nanos() as u64;
+        std::thread::sleep(Duration::from_nanos(self.next() % range.max(1)));
+        self.ceiling = (self.ceiling * 2).min(Backoff::MAX);
+    }
+}
+
 /// A connection to xenstored.
 pub struct XenStore {
-    handle: NonNull<sys::xs_handle>,
-    /// Opened by us (closed on drop) rather than lent by the caller.
+    handle: Cell<NonNull<sys::xs_handle>>,
+    /// Opened by us (closed on drop, opened again after a timeout or a lost connection)
+    /// rather than lent by the caller.
     owned: bool,
+    /// Bounds the waits of a connection we opened.
+    watchdog: RefCell<Option<Watchdog>>,
 }
 
 impl XenStore {
     /// Connect as libxenstore does for `xs_open(0)`: the socket named by `XENSTORED_PATH`,
-    /// else the default daemon socket, else the kernel device.
+    /// else the default daemon socket, else the kernel device. A path that names neither a
+    /// socket nor a device is refused before anything is sent.
     pub fn open() -> Result<XenStore> {
-        // SAFETY: plain library call; a NULL result is handled.
-        let raw = unsafe { sys::xs_open(0) };
-        NonNull::new(raw)
-            .map(|handle| XenStore {
-                handle,
-                owned: true,
-            })
-            .ok_or_else(|| XsError::last("open", "").into_error())
+        let timeout = watchdog::timeout_from_env().map_err(Error::Invalid)?;
+        check_daemon_path()?;
+        let (handle, socket) = open_handle()?;
+        Ok(XenStore {
+            handle: Cell::new(handle),
+            owned: true,
+            watchdog: RefCell::new(Some(Watchdog::new(socket, timeout))),
+        })
     }
 
     /// Use a handle the caller owns and keeps open for as long as this value lives.
@@ -142,58 +259,121 @@ impl XenStore {
     /// `handle` is NULL or a live handle from `xs_open`.
     pub unsafe fn borrowed(handle: *mut XsHandle) -> Option<XenStore> {
         NonNull::new(handle).map(|handle| XenStore {
-            handle,
+            handle: Cell::new(handle),
             owned: false,
+            watchdog: RefCell::new(None),
         })
     }
 
-    /// Another value for the same connection, which never closes it: for a context that lends
-    /// its connection to one call.
-    pub fn lend(&self) -> XenStore {
-        XenStore {
-            handle: self.handle,
-            owned: false,
+    /// A connection of ours that timed out or was lost is opened again; the daemon may be
+    /// back.
+    fn revive(&self) -> Result<()> {
+        let dead = self.watchdog.borrow().as_ref().is_some_and(Watchdog::dead);
+        if !self.owned || !dead {
+            return Ok(());
         }
+        let timeout = self
+            .watchdog
+            .borrow()
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, Watchdog::timeout);
+        let (handle, socket) = open_handle()?;
+        drop(self.watchdog.replace(None));
+        // SAFETY: our old handle, closed once; nothing refers to it any more.
+        unsafe { sys::xs_close(self.handle.get().as_ptr()) };
+        self.handle.set(handle);
+        self.watchdog.replace(Some(Watchdog::new(socket, timeout)));
+        Ok(())
+    }
+
+    /// Send one request through libxenstore. `request` returns `None` on failure, with
+    /// errno set.
+    fn call<R>(
+        &self,
+        op: &'static str,
+        path: &str,
+        request: impl FnOnce(*mut sys::xs_handle) -> Option<R>,
+    ) -> std::result::Result<R, XsError> {
+        let dog = self.watchdog.borrow();
+        if let Some(d) = dog.as_ref() {
+            d.begin();
+        }
+        let result = request(self.handle.get().as_ptr());
+        let errno = match result {
+            Some(_) => 0,
+            None => std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        };
+        let fired = dog
+            .as_ref()
+            .is_some_and(|d| d.end(result.is_none() && lost_connection(errno)));
+        result.ok_or_else(|| XsError {
+            op,
+            path: path.to_owned(),
+            errno,
+            timed_out: fired.then(|| dog.as_ref().map_or(DEFAULT_TIMEOUT, Watchdog::timeout)),
+        })
+    }
+
+    /// Requests outside any transaction, as libxl reads.
+    pub fn plain(&self) -> Result<Txn<'_>> {
+        self.revive()?;
+        Ok(self.within(XBT_NULL))
     }
 
     /// Run `work` in a fresh transaction and commit it, starting again from scratch when
-    /// another writer conflicts. `work` must be safe to repeat: it sees no effect of an
-    /// earlier, abandoned attempt.
+    /// another writer conflicts (after a randomized pause), for up to
+    /// [`CONFLICT_RETRY_LIMIT`]. `work` must be safe to repeat: it sees no effect of an
+    /// earlier, abandoned attempt. A daemon that went away or stopped answering ends it
+    /// with that error.
     pub fn transaction<T>(&self, mut work: impl FnMut(&Txn<'_>) -> Result<T>) -> Result<T> {
-        let mut last_conflict = String::from("commit conflicts");
-        for _ in 0..MAX_TRANSACTION_ATTEMPTS {
-            // SAFETY: the handle is live for as long as self.
-            let t = unsafe { sys::xs_transaction_start(self.handle.as_ptr()) };
-            if t == XBT_NULL {
-                return Err(XsError::last("transaction start", "").into_error());
-            }
+        self.revive()?;
+        let started = Instant::now();
+        let mut backoff = Backoff::new();
+        let mut attempts = 0u64;
+        loop {
+            attempts += 1;
+            let t = self
+                .call("transaction start", "", |h| {
+                    // SAFETY: the handle is live for as long as self.
+                    let t = unsafe { sys::xs_transaction_start(h) };
+                    (t != XBT_NULL).then_some(t)
+                })
+                .map_err(XsError::into_error)?;
             let txn = Txn {
                 store: self,
                 t,
-                conflicted: std::cell::Cell::new(false),
+                conflicted: Cell::new(false),
             };
             let outcome = work(&txn);
             let abort = outcome.is_err();
-            // SAFETY: `t` was started above and is ended exactly once.
-            let committed = unsafe { sys::xs_transaction_end(self.handle.as_ptr(), t, abort) };
-            if txn.conflicted.get() {
-                if let Err(e) = outcome {
-                    last_conflict = e.to_string();
+            let ended = self.call("transaction commit", "", |h| {
+                // SAFETY: `t` was started above and is ended exactly once.
+                unsafe { sys::xs_transaction_end(h, t, abort) }.then_some(())
+            });
+            let conflict = if txn.conflicted.get() {
+                if let Err(e) = ended {
+                    if e.timed_out.is_some() {
+                        return Err(e.into_error());
+                    }
                 }
-                continue;
+                outcome.err().map(|e| e.to_string()).unwrap_or_default()
+            } else {
+                let value = outcome?;
+                match ended {
+                    Ok(()) => return Ok(value),
+                    Err(e) if e.restartable() => e.into_error().to_string(),
+                    Err(e) => return Err(e.into_error()),
+                }
+            };
+            if started.elapsed() >= CONFLICT_RETRY_LIMIT {
+                return Err(Error::Fail(format!(
+                    "xenstore transaction still conflicting with other writers after {attempts} \
+                     attempts in {} s (last conflict: {conflict})",
+                    started.elapsed().as_secs()
+                )));
             }
-            let value = outcome?;
-            if committed {
-                return Ok(value);
-            }
-            let e = XsError::last("transaction commit", "");
-            if !e.conflict() {
-                return Err(e.into_error());
-            }
+            backoff.pause();
         }
-        Err(Error::Fail(format!(
-            "xenstore transaction still failing after {MAX_TRANSACTION_ATTEMPTS} attempts: {last_conflict}"
-        )))
     }
 
     /// Work inside a transaction the caller started (and will end), or outside any
@@ -202,30 +382,27 @@ impl XenStore {
         Txn {
             store: self,
             t,
-            conflicted: std::cell::Cell::new(false),
+            conflicted: Cell::new(false),
         }
-    }
-
-    fn raw(&self) -> *mut sys::xs_handle {
-        self.handle.as_ptr()
     }
 }
 
 impl Drop for XenStore {
     fn drop(&mut self) {
         if self.owned {
-            // SAFETY: opened by `open` and closed once.
-            unsafe { sys::xs_close(self.handle.as_ptr()) }
+            drop(self.watchdog.replace(None));
+            // SAFETY: opened by `open` (or `revive`) and closed once.
+            unsafe { sys::xs_close(self.handle.get().as_ptr()) }
         }
     }
 }
 
-/// Requests made within one transaction.
+/// Requests made within one transaction, or outside any (`XBT_NULL`).
 pub struct Txn<'a> {
     store: &'a XenStore,
     t: XsTransaction,
-    /// A request failed with EAGAIN: the transaction must be started again.
-    conflicted: std::cell::Cell<bool>,
+    /// A request failed in a way that means the transaction must be started again.
+    conflicted: Cell<bool>,
 }
 
 fn c_path(path: &str) -> Result<CString> {
@@ -247,41 +424,36 @@ impl Txn<'_> {
         self.t
     }
 
-    /// A failed request inside a transaction: besides EAGAIN, 4.17's xenstored answers
-    /// requests that touch nodes another transaction changed meanwhile with EIO, EINVAL or
-    /// ENOENT (seen with concurrent writers). All of these mean "start again"; a genuine
-    /// error recurs on every attempt and is reported once the attempts run out, and a
-    /// vanished daemon fails the next transaction start.
+    /// A failed request. In a transaction of ours, the errors of a racing writer mark it
+    /// for a restart (see [`XsError::restartable`]).
     fn fail(&self, e: XsError) -> Error {
-        let restartable = matches!(
-            e.errno,
-            libc::EAGAIN | libc::EIO | libc::EINVAL | libc::ENOENT
-        );
-        if self.t != XBT_NULL && restartable {
+        if self.t != XBT_NULL && e.restartable() {
             self.conflicted.set(true);
         }
         e.into_error()
     }
 
+    /// A request whose ENOENT means "no such node".
+    fn maybe<R>(&self, e: std::result::Result<R, XsError>) -> Result<Option<R>> {
+        match e {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.errno == libc::ENOENT && e.timed_out.is_none() => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// The value at `path`, or `None` if there is no such node.
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
         let cpath = c_path(path)?;
-        let mut len: c_uint = 0;
-        // SAFETY: valid handle and NUL-terminated path; the result is malloc'd or NULL.
-        let p = unsafe { sys::xs_read(self.store.raw(), self.t, cpath.as_ptr(), &mut len) };
-        if p.is_null() {
-            let e = XsError::last("read", path);
-            return if e.errno == libc::ENOENT {
-                Ok(None)
-            } else {
-                Err(self.fail(e))
-            };
-        }
-        let buf = Malloced(p.cast::<u8>());
-        // SAFETY: libxenstore returns `len` valid bytes.
-        Ok(Some(
-            unsafe { std::slice::from_raw_parts(buf.0, len as usize) }.to_vec(),
-        ))
+        let got = self.store.call("read", path, |h| {
+            let mut len: c_uint = 0;
+            // SAFETY: valid handle and NUL-terminated path; the result is malloc'd or NULL.
+            let p = unsafe { sys::xs_read(h, self.t, cpath.as_ptr(), &mut len) };
+            let buf = Malloced(NonNull::new(p)?.as_ptr().cast::<u8>());
+            // SAFETY: libxenstore returns `len` valid bytes.
+            Some(unsafe { std::slice::from_raw_parts(buf.0, len as usize) }.to_vec())
+        });
+        self.maybe(got)
     }
 
     /// The value at `path` as a C caller sees it: the bytes before the first NUL.
@@ -296,32 +468,21 @@ impl Txn<'_> {
         let cpath = c_path(path)?;
         let len = c_uint::try_from(value.len())
             .map_err(|_| Error::Invalid(format!("value for {path} is too large")))?;
-        // SAFETY: valid handle, path and buffer of `len` bytes.
-        let ok = unsafe {
-            sys::xs_write(
-                self.store.raw(),
-                self.t,
-                cpath.as_ptr(),
-                value.as_ptr().cast(),
-                len,
-            )
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(self.fail(XsError::last("write", path)))
-        }
+        let done = self.store.call("write", path, |h| {
+            // SAFETY: valid handle, path and buffer of `len` bytes.
+            unsafe { sys::xs_write(h, self.t, cpath.as_ptr(), value.as_ptr().cast(), len) }
+                .then_some(())
+        });
+        done.map_err(|e| self.fail(e))
     }
 
     pub fn mkdir(&self, path: &str) -> Result<()> {
         let cpath = c_path(path)?;
-        // SAFETY: valid handle and path.
-        let ok = unsafe { sys::xs_mkdir(self.store.raw(), self.t, cpath.as_ptr()) };
-        if ok {
-            Ok(())
-        } else {
-            Err(self.fail(XsError::last("mkdir", path)))
-        }
+        let done = self.store.call("mkdir", path, |h| {
+            // SAFETY: valid handle and path.
+            unsafe { sys::xs_mkdir(h, self.t, cpath.as_ptr()) }.then_some(())
+        });
+        done.map_err(|e| self.fail(e))
     }
 
     /// Remove `path` and everything below it; a missing node is not an error. (A missing
@@ -332,83 +493,64 @@ impl Txn<'_> {
             return Ok(());
         }
         let cpath = c_path(path)?;
-        // SAFETY: valid handle and path.
-        let ok = unsafe { sys::xs_rm(self.store.raw(), self.t, cpath.as_ptr()) };
-        let e = if ok {
-            return Ok(());
-        } else {
-            XsError::last("rm", path)
-        };
-        if e.errno == libc::ENOENT {
-            Ok(())
-        } else {
-            Err(self.fail(e))
-        }
+        let done = self.store.call("rm", path, |h| {
+            // SAFETY: valid handle and path.
+            unsafe { sys::xs_rm(h, self.t, cpath.as_ptr()) }.then_some(())
+        });
+        self.maybe(done).map(|_| ())
     }
 
     /// The names of the children of `path` in xenstored's order, or `None` if there is no
     /// such node.
     pub fn directory(&self, path: &str) -> Result<Option<Vec<String>>> {
         let cpath = c_path(path)?;
-        let mut num: c_uint = 0;
-        // SAFETY: valid handle and path; the result is one malloc'd block or NULL.
-        let p = unsafe { sys::xs_directory(self.store.raw(), self.t, cpath.as_ptr(), &mut num) };
-        if p.is_null() {
-            let e = XsError::last("directory", path);
-            return if e.errno == libc::ENOENT {
-                Ok(None)
-            } else {
-                Err(self.fail(e))
-            };
-        }
-        let block = Malloced(p);
-        let names = (0..num as usize)
-            .map(|i| {
-                // SAFETY: `num` entries, each a NUL-terminated string inside the block.
-                let s = unsafe { std::ffi::CStr::from_ptr(*block.0.add(i) as *const c_char) };
-                s.to_string_lossy().into_owned()
-            })
-            .collect();
-        Ok(Some(names))
+        let got = self.store.call("directory", path, |h| {
+            let mut num: c_uint = 0;
+            // SAFETY: valid handle and path; the result is one malloc'd block or NULL.
+            let p = unsafe { sys::xs_directory(h, self.t, cpath.as_ptr(), &mut num) };
+            let block = Malloced(NonNull::new(p)?.as_ptr());
+            let names = (0..num as usize)
+                .map(|i| {
+                    // SAFETY: `num` entries, each a NUL-terminated string inside the block.
+                    let s = unsafe { std::ffi::CStr::from_ptr(*block.0.add(i) as *const c_char) };
+                    s.to_string_lossy().into_owned()
+                })
+                .collect::<Vec<_>>();
+            Some(names)
+        });
+        self.maybe(got)
     }
 
     pub fn get_perms(&self, path: &str) -> Result<Option<Vec<Perm>>> {
         let cpath = c_path(path)?;
-        let mut num: c_uint = 0;
-        // SAFETY: valid handle and path; the result is malloc'd or NULL.
-        let p =
-            unsafe { sys::xs_get_permissions(self.store.raw(), self.t, cpath.as_ptr(), &mut num) };
-        if p.is_null() {
-            let e = XsError::last("get permissions", path);
-            return if e.errno == libc::ENOENT {
-                Ok(None)
-            } else {
-                Err(self.fail(e))
-            };
-        }
-        let block = Malloced(p);
-        // SAFETY: `num` entries.
-        let perms = unsafe { std::slice::from_raw_parts(block.0, num as usize) };
-        Ok(Some(perms.iter().map(Perm::from_sys).collect()))
+        let got = self.store.call("get permissions", path, |h| {
+            let mut num: c_uint = 0;
+            // SAFETY: valid handle and path; the result is malloc'd or NULL.
+            let p = unsafe { sys::xs_get_permissions(h, self.t, cpath.as_ptr(), &mut num) };
+            let block = Malloced(NonNull::new(p)?.as_ptr());
+            // SAFETY: `num` entries.
+            let perms = unsafe { std::slice::from_raw_parts(block.0, num as usize) };
+            Some(perms.iter().map(Perm::from_sys).collect::<Vec<_>>())
+        });
+        self.maybe(got)
     }
 
     pub fn set_perms(&self, path: &str, perms: &[Perm]) -> Result<()> {
         let cpath = c_path(path)?;
         let mut raw: Vec<sys::xs_permissions> = perms.iter().map(|p| p.to_sys()).collect();
-        // SAFETY: valid handle, path and array of `raw.len()` entries.
-        let ok = unsafe {
-            sys::xs_set_permissions(
-                self.store.raw(),
-                self.t,
-                cpath.as_ptr(),
-                raw.as_mut_ptr(),
-                raw.len() as c_uint,
-            )
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(self.fail(XsError::last("set permissions", path)))
-        }
+        let done = self.store.call("set permissions", path, |h| {
+            // SAFETY: valid handle, path and array of `raw.len()` entries.
+            unsafe {
+                sys::xs_set_permissions(
+                    h,
+                    self.t,
+                    cpath.as_ptr(),
+                    raw.as_mut_ptr(),
+                    raw.len() as c_uint,
+                )
+            }
+            .then_some(())
+        });
+        done.map_err(|e| self.fail(e))
     }
 }
