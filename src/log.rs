@@ -194,15 +194,18 @@ pub unsafe fn log_to(
     );
     // A NUL inside a message would cut it short in C; show it instead.
     let text = CString::new(text.replace('\0', "\\0")).expect("NULs were replaced");
-    // The format consumes exactly one string argument.
-    xtl_log(
-        logger,
-        level as c_int,
-        errnoval,
-        c"libxl".as_ptr(),
-        c"%s".as_ptr(),
-        text.as_ptr(),
-    )
+    // SAFETY: `logger` is a live logger (this function's contract); the format consumes
+    // exactly one string argument.
+    unsafe {
+        xtl_log(
+            logger,
+            level as c_int,
+            errnoval,
+            c"libxl".as_ptr(),
+            c"%s".as_ptr(),
+            text.as_ptr(),
+        )
+    }
 }
 
 #[cfg(test)]

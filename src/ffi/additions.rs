@@ -41,7 +41,8 @@ unsafe fn complete(
     site: Site,
     op: impl FnOnce() -> Result<()>,
 ) -> c_int {
-    let how = ao_how.as_ref();
+    // SAFETY: `ao_how` is NULL or valid (this function's contract).
+    let how = unsafe { ao_how.as_ref() };
     if matches!(how, Some(h) if h.callback.is_none()) {
         let e = Error::NotImplemented(
             "completion by libxl event is not supported; pass a callback or NULL ao_how".into(),
@@ -53,9 +54,11 @@ unsafe fn complete(
         Ok(()) => 0,
         Err(e) => e.code(),
     };
-    match how.and_then(|h| h.callback.map(|cb| (cb, h.u.for_callback))) {
+    // SAFETY: with a callback, `for_callback` is the union member libxl's contract uses.
+    match how.and_then(|h| h.callback.map(|cb| (cb, unsafe { h.u.for_callback }))) {
         Some((callback, for_callback)) => {
-            callback(ctx, rc, for_callback);
+            // SAFETY: the caller's callback, called once with its own argument.
+            unsafe { callback(ctx, rc, for_callback) };
             0
         }
         None => rc,
@@ -82,21 +85,25 @@ pub unsafe extern "C" fn libxl_device_channel_add(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("libxl_device_channel_add");
-        let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_mut()) else {
+        // SAFETY: `ctx` is NULL or live, `channel` NULL or initialised (the contract).
+        let (Some(c), Some(ch)) = (unsafe { ctx.as_ref() }, unsafe { channel.as_mut() }) else {
             log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
             return code::ERROR_INVAL;
         };
-        complete(ctx, ao_how, site, || {
-            add_one(&c.store(), XBT_NULL, domid, ch).inspect_err(|e| {
-                c.log_error(site, Some(domid), e);
-                c.log(
-                    crate::log::Level::Error,
-                    site,
-                    Some(domid),
-                    "Unable to add channel device",
-                );
+        // SAFETY: `ao_how` is NULL or valid and `ctx` live (the contract).
+        unsafe {
+            complete(ctx, ao_how, site, || {
+                add_one(&c.store(), XBT_NULL, domid, ch).inspect_err(|e| {
+                    c.log_error(site, Some(domid), e);
+                    c.log(
+                        crate::log::Level::Error,
+                        site,
+                        Some(domid),
+                        "Unable to add channel device",
+                    );
+                })
             })
-        })
+        }
     })
 }
 
@@ -114,24 +121,28 @@ unsafe fn remove_or_destroy(
     site: Site,
     force: bool,
 ) -> c_int {
-    let (Some(c), Some(ch)) = (ctx.as_ref(), channel.as_ref()) else {
+    // SAFETY: `ctx` is NULL or live, `channel` NULL or initialised (the contract).
+    let (Some(c), Some(ch)) = (unsafe { ctx.as_ref() }, unsafe { channel.as_ref() }) else {
         log_error(ctx, site, &Error::Invalid("NULL ctx or channel".into()));
         return code::ERROR_INVAL;
     };
-    complete(ctx, ao_how, site, || {
-        remove_one(&c.store(), domid, ch, force, |w| {
-            c.log(crate::log::Level::Warn, site, Some(domid), w)
+    // SAFETY: `ao_how` is NULL or valid and `ctx` live (the contract).
+    unsafe {
+        complete(ctx, ao_how, site, || {
+            remove_one(&c.store(), domid, ch, force, |w| {
+                c.log(crate::log::Level::Warn, site, Some(domid), w)
+            })
+            .inspect_err(|e| {
+                c.log_error(site, Some(domid), e);
+                c.log(
+                    crate::log::Level::Error,
+                    site,
+                    Some(domid),
+                    "Unable to remove channel device",
+                );
+            })
         })
-        .inspect_err(|e| {
-            c.log_error(site, Some(domid), e);
-            c.log(
-                crate::log::Level::Error,
-                site,
-                Some(domid),
-                "Unable to remove channel device",
-            );
-        })
-    })
+    }
 }
 
 /// Unplug a channel from a running domain, gracefully: libxl's device removal protocol
@@ -154,7 +165,8 @@ pub unsafe extern "C" fn libxl_device_channel_remove(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("libxl_device_channel_remove");
-        remove_or_destroy(ctx, domid, channel, ao_how, site, false)
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { remove_or_destroy(ctx, domid, channel, ao_how, site, false) }
     })
 }
 
@@ -174,7 +186,8 @@ pub unsafe extern "C" fn libxl_device_channel_destroy(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("libxl_device_channel_destroy");
-        remove_or_destroy(ctx, domid, channel, ao_how, site, true)
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { remove_or_destroy(ctx, domid, channel, ao_how, site, true) }
     })
 }
 
@@ -192,9 +205,13 @@ pub unsafe extern "C" fn libxl_device_channel_list_free(
         if list.is_null() {
             return;
         }
-        for i in 0..usize::try_from(nr).unwrap_or(0) {
-            idl::dispose(list.add(i));
+        // SAFETY: a malloc'd array of at least `nr` initialised channels (the contract),
+        // each disposed once, then the array freed once.
+        unsafe {
+            for i in 0..usize::try_from(nr).unwrap_or(0) {
+                idl::dispose(list.add(i));
+            }
+            libc::free(list.cast());
         }
-        libc::free(list.cast());
     })
 }

@@ -185,29 +185,32 @@ pub unsafe extern "C" fn libxl_device_channel_list(
     num: *mut c_int,
 ) -> *mut libxl_device_channel {
     ffi_boundary!(ptr::null_mut(), {
-        let site = site!("libxl_device_channel_list");
-        if let Some(n) = num.as_mut() {
-            *n = 0;
-        }
-        let (Some(c), Some(n)) = (ctx.as_ref(), num.as_mut()) else {
-            log_error(ctx, site, &Error::Invalid("NULL ctx or num".into()));
-            return ptr::null_mut();
-        };
-        let result = list(&c.store(), XBT_NULL, domid);
-        match result {
-            Ok((list, len)) => {
-                *n = c_int::try_from(len).unwrap_or(c_int::MAX);
-                list
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let site = site!("libxl_device_channel_list");
+            if let Some(n) = num.as_mut() {
+                *n = 0;
             }
-            Err(e) => {
-                c.log_error(site, Some(domid), &e);
-                c.log(
-                    crate::log::Level::Error,
-                    site,
-                    Some(domid),
-                    "Unable to list channels",
-                );
-                ptr::null_mut()
+            let (Some(c), Some(n)) = (ctx.as_ref(), num.as_mut()) else {
+                log_error(ctx, site, &Error::Invalid("NULL ctx or num".into()));
+                return ptr::null_mut();
+            };
+            let result = list(&c.store(), XBT_NULL, domid);
+            match result {
+                Ok((list, len)) => {
+                    *n = c_int::try_from(len).unwrap_or(c_int::MAX);
+                    list
+                }
+                Err(e) => {
+                    c.log_error(site, Some(domid), &e);
+                    c.log(
+                        crate::log::Level::Error,
+                        site,
+                        Some(domid),
+                        "Unable to list channels",
+                    );
+                    ptr::null_mut()
+                }
             }
         }
     })
@@ -229,23 +232,26 @@ pub unsafe extern "C" fn libxl_device_channel_getinfo(
     channelinfo: *mut libxl_channelinfo,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        let site = site!("libxl_device_channel_getinfo");
-        let (Some(c), Some(ch), Some(info)) =
-            (ctx.as_ref(), channel.as_ref(), channelinfo.as_mut())
-        else {
-            log_error(
-                ctx,
-                site,
-                &Error::Invalid("NULL ctx, channel or channelinfo".into()),
-            );
-            return code::ERROR_INVAL;
-        };
-        let result = getinfo(&c.store(), XBT_NULL, domid, ch, info);
-        match result {
-            Ok(()) => 0,
-            Err(e) => {
-                c.log_error(site, Some(domid), &e);
-                e.code()
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let site = site!("libxl_device_channel_getinfo");
+            let (Some(c), Some(ch), Some(info)) =
+                (ctx.as_ref(), channel.as_ref(), channelinfo.as_mut())
+            else {
+                log_error(
+                    ctx,
+                    site,
+                    &Error::Invalid("NULL ctx, channel or channelinfo".into()),
+                );
+                return code::ERROR_INVAL;
+            };
+            let result = getinfo(&c.store(), XBT_NULL, domid, ch, info);
+            match result {
+                Ok(()) => 0,
+                Err(e) => {
+                    c.log_error(site, Some(domid), &e);
+                    e.code()
+                }
             }
         }
     })

@@ -92,10 +92,10 @@ unsafe fn read_channels(
             "num_channels is {n} but channels is NULL"
         )));
     }
-    Ok(std::slice::from_raw_parts(channels, n)
-        .iter()
-        .map(|c| c.read())
-        .collect())
+    // SAFETY: `num` initialised channels at `channels` (this function's contract).
+    let channels = unsafe { std::slice::from_raw_parts(channels, n) };
+    // SAFETY: as above.
+    Ok(channels.iter().map(|c| unsafe { c.read() }).collect())
 }
 
 /// Whether a guest needs a device model (qemu) in the local domain, decided as libxl 4.17's
@@ -132,28 +132,32 @@ pub unsafe extern "C" fn xlchannel_need_xenpv_qemu(
     local_domid: u32,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        let site = site!("xlchannel_need_xenpv_qemu");
-        decide(ctx, site, local_domid, |_| {
-            Ok(DomainDevices {
-                domain_type,
-                vfbs: count(num_vfbs, "num_vfbs")?,
-                p9s: count(num_p9s, "num_p9s")?,
-                disks: at_most_one(count(num_local_qdisks, "num_local_qdisks")?, || Disk {
-                    backend: need::DISK_BACKEND_QDISK,
-                    backend_domain: Backend::Local,
-                }),
-                usbctrls: at_most_one(count(num_local_qusbctrls, "num_local_qusbctrls")?, || {
-                    UsbCtrl {
-                        kind: need::USBCTRL_TYPE_QUSB,
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let site = site!("xlchannel_need_xenpv_qemu");
+            decide(ctx, site, local_domid, |_| {
+                Ok(DomainDevices {
+                    domain_type,
+                    vfbs: count(num_vfbs, "num_vfbs")?,
+                    p9s: count(num_p9s, "num_p9s")?,
+                    disks: at_most_one(count(num_local_qdisks, "num_local_qdisks")?, || Disk {
+                        backend: need::DISK_BACKEND_QDISK,
                         backend_domain: Backend::Local,
-                    }
-                }),
-                channels: read_channels(channels, num_channels)?
-                    .into_iter()
-                    .map(|c| Backend::from_fields(c.backend_domid, c.backend_domname))
-                    .collect(),
+                    }),
+                    usbctrls: at_most_one(
+                        count(num_local_qusbctrls, "num_local_qusbctrls")?,
+                        || UsbCtrl {
+                            kind: need::USBCTRL_TYPE_QUSB,
+                            backend_domain: Backend::Local,
+                        },
+                    ),
+                    channels: read_channels(channels, num_channels)?
+                        .into_iter()
+                        .map(|c| Backend::from_fields(c.backend_domid, c.backend_domname))
+                        .collect(),
+                })
             })
-        })
+        }
     })
 }
 
@@ -175,12 +179,15 @@ pub unsafe extern "C" fn xlchannel_need_xenpv_qemu_config(
     local_domid: u32,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        let site = site!("xlchannel_need_xenpv_qemu_config");
-        let config = d_config.cast::<domain_config::libxl_domain_config>();
-        decide(ctx, site, local_domid, |_| match config.as_ref() {
-            None => Err(Error::Invalid("NULL d_config".into())),
-            Some(cfg) => domain_config::domain_devices(cfg),
-        })
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let site = site!("xlchannel_need_xenpv_qemu_config");
+            let config = d_config.cast::<domain_config::libxl_domain_config>();
+            decide(ctx, site, local_domid, |_| match config.as_ref() {
+                None => Err(Error::Invalid("NULL d_config".into())),
+                Some(cfg) => domain_config::domain_devices(cfg),
+            })
+        }
     })
 }
 
@@ -213,12 +220,16 @@ unsafe fn free_argv(argv: *mut *mut c_char) {
     if argv.is_null() {
         return;
     }
-    let mut p = argv;
-    while !(*p).is_null() {
-        cstring::free(*p);
-        p = p.add(1);
+    // SAFETY: a NULL-terminated array of malloc'd strings (this function's contract): each
+    // string and then the array are freed once.
+    unsafe {
+        let mut p = argv;
+        while !(*p).is_null() {
+            cstring::free(*p);
+            p = p.add(1);
+        }
+        libc::free(argv.cast());
     }
-    libc::free(argv.cast());
 }
 
 /// The qemu arguments that give each channel its character device, as libxl 4.17 passes
@@ -247,25 +258,28 @@ pub unsafe extern "C" fn xlchannel_dm_chardev_args(
     args_r: *mut *mut *mut c_char,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        let site = site!("xlchannel_dm_chardev_args");
-        if let Some(a) = args_r.as_mut() {
-            *a = ptr::null_mut();
-        }
-        let (Some(_), Some(out)) = (ctx.as_ref(), args_r.as_mut()) else {
-            log_error(ctx, site, &Error::Invalid("NULL ctx or args_r".into()));
-            return code::ERROR_INVAL;
-        };
-        let result = read_channels(channels, num_channels)
-            .and_then(|c| chardev_args(&c))
-            .and_then(|args| malloc_argv(&args));
-        match result {
-            Ok(argv) => {
-                *out = argv;
-                0
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let site = site!("xlchannel_dm_chardev_args");
+            if let Some(a) = args_r.as_mut() {
+                *a = ptr::null_mut();
             }
-            Err(e) => {
-                log_error(ctx, site, &e);
-                e.code()
+            let (Some(_), Some(out)) = (ctx.as_ref(), args_r.as_mut()) else {
+                log_error(ctx, site, &Error::Invalid("NULL ctx or args_r".into()));
+                return code::ERROR_INVAL;
+            };
+            let result = read_channels(channels, num_channels)
+                .and_then(|c| chardev_args(&c))
+                .and_then(|args| malloc_argv(&args));
+            match result {
+                Ok(argv) => {
+                    *out = argv;
+                    0
+                }
+                Err(e) => {
+                    log_error(ctx, site, &e);
+                    e.code()
+                }
             }
         }
     })
@@ -278,5 +292,8 @@ pub unsafe extern "C" fn xlchannel_dm_chardev_args(
 /// `args` is NULL or an array from `xlchannel_dm_chardev_args`, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn xlchannel_dm_args_free(args: *mut *mut c_char) {
-    ffi_boundary!((), { free_argv(args) })
+    ffi_boundary!((), {
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { free_argv(args) }
+    })
 }

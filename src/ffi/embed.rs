@@ -19,6 +19,9 @@ use libc::c_int;
 use std::ptr;
 
 /// Borrow the caller's handle, run `op`, log its error through `lg`.
+///
+/// # Safety
+/// `xsh` is NULL or a live handle; `lg` is NULL or a live logger.
 unsafe fn with_store(
     xsh: *mut XsHandle,
     lg: *mut xentoollog_logger,
@@ -26,14 +29,16 @@ unsafe fn with_store(
     site: Site,
     op: impl FnOnce(&XenStore) -> Result<()>,
 ) -> c_int {
-    let result = match XenStore::borrowed(xsh) {
+    // SAFETY: `xsh` is NULL or a live handle (the callers' contracts).
+    let result = match unsafe { XenStore::borrowed(xsh) } {
         None => Err(Error::Invalid("NULL xenstore handle".into())),
         Some(store) => op(&store),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
-            log_to(lg, Level::Error, -1, site, Some(domid), &e.to_string());
+            // SAFETY: `lg` is NULL or live (the callers' contracts).
+            unsafe { log_to(lg, Level::Error, -1, site, Some(domid), &e.to_string()) };
             e.code()
         }
     }
@@ -53,12 +58,15 @@ pub unsafe extern "C" fn xlchannel_xs_channel_add(
     channel: *mut libxl_device_channel,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        with_store(xsh, lg, domid, site!("xlchannel_xs_channel_add"), |store| {
-            let channel = channel
-                .as_mut()
-                .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
-            device_ops::add_one(store, t, domid, channel)
-        })
+        // SAFETY: the pointers, here and in the closure, are as this function's contract says.
+        unsafe {
+            with_store(xsh, lg, domid, site!("xlchannel_xs_channel_add"), |store| {
+                let channel = channel
+                    .as_mut()
+                    .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
+                device_ops::add_one(store, t, domid, channel)
+            })
+        }
     })
 }
 
@@ -78,14 +86,17 @@ pub unsafe extern "C" fn xlchannel_xs_channel_remove(
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
         let site = site!("xlchannel_xs_channel_remove");
-        with_store(xsh, lg, domid, site, |store| {
-            let channel = channel
-                .as_ref()
-                .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
-            device_ops::remove_one(store, domid, channel, force != 0, |w| {
-                log_to(lg, Level::Warn, -1, site, Some(domid), w)
+        // SAFETY: the pointers, here and in the closure, are as this function's contract says.
+        unsafe {
+            with_store(xsh, lg, domid, site, |store| {
+                let channel = channel
+                    .as_ref()
+                    .ok_or_else(|| Error::Invalid("NULL channel".into()))?;
+                device_ops::remove_one(store, domid, channel, force != 0, |w| {
+                    log_to(lg, Level::Warn, -1, site, Some(domid), w)
+                })
             })
-        })
+        }
     })
 }
 
@@ -106,28 +117,31 @@ pub unsafe extern "C" fn xlchannel_xs_channels_create(
     num: c_int,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        with_store(
-            xsh,
-            lg,
-            domid,
-            site!("xlchannel_xs_channels_create"),
-            |store| {
-                let num = usize::try_from(num)
-                    .map_err(|_| Error::Invalid(format!("negative channel count {num}")))?;
-                if num == 0 {
-                    return Ok(());
-                }
-                if channels.is_null() {
-                    return Err(Error::Invalid("NULL channels".into()));
-                }
-                device_ops::add_at_create(
-                    store,
-                    t,
-                    domid,
-                    std::slice::from_raw_parts_mut(channels, num),
-                )
-            },
-        )
+        // SAFETY: the pointers, here and in the closure, are as this function's contract says.
+        unsafe {
+            with_store(
+                xsh,
+                lg,
+                domid,
+                site!("xlchannel_xs_channels_create"),
+                |store| {
+                    let num = usize::try_from(num)
+                        .map_err(|_| Error::Invalid(format!("negative channel count {num}")))?;
+                    if num == 0 {
+                        return Ok(());
+                    }
+                    if channels.is_null() {
+                        return Err(Error::Invalid("NULL channels".into()));
+                    }
+                    device_ops::add_at_create(
+                        store,
+                        t,
+                        domid,
+                        std::slice::from_raw_parts_mut(channels, num),
+                    )
+                },
+            )
+        }
     })
 }
 
@@ -144,29 +158,32 @@ pub unsafe extern "C" fn xlchannel_xs_channel_list(
     num: *mut c_int,
 ) -> *mut libxl_device_channel {
     ffi_boundary!(ptr::null_mut(), {
-        let mut list = ptr::null_mut();
-        if let Some(n) = num.as_mut() {
-            *n = 0;
-        }
-        let rc = with_store(
-            xsh,
-            lg,
-            domid,
-            site!("xlchannel_xs_channel_list"),
-            |store| {
-                let n = num
-                    .as_mut()
-                    .ok_or_else(|| Error::Invalid("NULL num".into()))?;
-                let (l, len) = device_ops::list(store, t, domid)?;
-                list = l;
-                *n = c_int::try_from(len).unwrap_or(c_int::MAX);
-                Ok(())
-            },
-        );
-        if rc == 0 {
-            list
-        } else {
-            ptr::null_mut()
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            let mut list = ptr::null_mut();
+            if let Some(n) = num.as_mut() {
+                *n = 0;
+            }
+            let rc = with_store(
+                xsh,
+                lg,
+                domid,
+                site!("xlchannel_xs_channel_list"),
+                |store| {
+                    let n = num
+                        .as_mut()
+                        .ok_or_else(|| Error::Invalid("NULL num".into()))?;
+                    let (l, len) = device_ops::list(store, t, domid)?;
+                    list = l;
+                    *n = c_int::try_from(len).unwrap_or(c_int::MAX);
+                    Ok(())
+                },
+            );
+            if rc == 0 {
+                list
+            } else {
+                ptr::null_mut()
+            }
         }
     })
 }
@@ -185,18 +202,21 @@ pub unsafe extern "C" fn xlchannel_xs_channel_getinfo(
     channelinfo: *mut libxl_channelinfo,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        with_store(
-            xsh,
-            lg,
-            domid,
-            site!("xlchannel_xs_channel_getinfo"),
-            |store| {
-                let (Some(ch), Some(info)) = (channel.as_ref(), channelinfo.as_mut()) else {
-                    return Err(Error::Invalid("NULL channel or channelinfo".into()));
-                };
-                device_ops::getinfo(store, t, domid, ch, info)
-            },
-        )
+        // SAFETY: the pointers, here and in the closure, are as this function's contract says.
+        unsafe {
+            with_store(
+                xsh,
+                lg,
+                domid,
+                site!("xlchannel_xs_channel_getinfo"),
+                |store| {
+                    let (Some(ch), Some(info)) = (channel.as_ref(), channelinfo.as_mut()) else {
+                        return Err(Error::Invalid("NULL channel or channelinfo".into()));
+                    };
+                    device_ops::getinfo(store, t, domid, ch, info)
+                },
+            )
+        }
     })
 }
 
@@ -215,16 +235,19 @@ pub unsafe extern "C" fn xlchannel_channels_need_qemu(
     local_domid: u32,
 ) -> c_int {
     ffi_boundary!(code::ERROR_FAIL, {
-        super::devicemodel::xlchannel_need_xenpv_qemu(
-            ctx,
-            libxl_domain_type::LIBXL_DOMAIN_TYPE_PV as c_int,
-            channels,
-            num,
-            0,
-            0,
-            0,
-            0,
-            local_domid,
-        )
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            super::devicemodel::xlchannel_need_xenpv_qemu(
+                ctx,
+                libxl_domain_type::LIBXL_DOMAIN_TYPE_PV as c_int,
+                channels,
+                num,
+                0,
+                0,
+                0,
+                0,
+                local_domid,
+            )
+        }
     })
 }

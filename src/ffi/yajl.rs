@@ -104,9 +104,12 @@ pub unsafe extern "C" fn libxl_device_channel_gen_json(
     p: *mut libxl_device_channel,
 ) -> YajlGenStatus {
     ffi_boundary!(YAJL_GEN_IN_ERROR_STATE, {
-        generate(hand, p.as_ref(), |y, c| {
-            json::write_device_channel(y, &c.read())
-        })
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            generate(hand, p.as_ref(), |y, c| {
+                json::write_device_channel(y, &c.read())
+            })
+        }
     })
 }
 
@@ -120,9 +123,12 @@ pub unsafe extern "C" fn libxl_channelinfo_gen_json(
     p: *mut libxl_channelinfo,
 ) -> YajlGenStatus {
     ffi_boundary!(YAJL_GEN_IN_ERROR_STATE, {
-        generate(hand, p.as_ref(), |y, i| {
-            json::write_channel_info(y, &i.read())
-        })
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe {
+            generate(hand, p.as_ref(), |y, i| {
+                json::write_channel_info(y, &i.read())
+            })
+        }
     })
 }
 
@@ -137,6 +143,7 @@ pub unsafe extern "C" fn libxl_channel_connection_gen_json(
     p: *mut ChannelConnectionValue,
 ) -> YajlGenStatus {
     ffi_boundary!(YAJL_GEN_IN_ERROR_STATE, {
-        generate(hand, p.as_ref(), |y, c| json::write_connection(y, *c))
+        // SAFETY: the pointers are as this function's contract says.
+        unsafe { generate(hand, p.as_ref(), |y, c| json::write_connection(y, *c)) }
     })
 }
