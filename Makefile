@@ -102,7 +102,7 @@ $(BUILD)/test_xl_config: c-tests/test_xl_config.c c-tests/check.h c-tests/captur
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
-$(BUILD)/test_devicemodel: c-tests/test_devicemodel.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+$(BUILD)/test_devicemodel: c-tests/test_devicemodel.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h c-tests/qemu_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 

@@ -23,6 +23,7 @@
 #include "check.h"
 #include "capture_logger.h"
 #include "xs_helpers.h"
+#include "qemu_helpers.h"
 
 static struct capture_logger logger;
 static libxl_ctx *ctx;
@@ -313,81 +314,6 @@ static void watchdog(int sig)
     _exit(3);
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* A reader that collects everything a descriptor sends, with deadlines. */
-struct reader { int fd; char buf[65536]; size_t len; };
-
-/* Read until `want` appears in everything read so far (from `from` on), or `ms` pass.
- * Returns a pointer just past `want`, or NULL. */
-static char *read_until(struct reader *r, size_t from, const char *want, int ms)
-{
-    long deadline = now_ms() + ms;
-    for (;;) {
-        r->buf[r->len] = 0;
-        char *hit = strstr(r->buf + from, want);
-        if (hit) return hit + strlen(want);
-        long left = deadline - now_ms();
-        if (left <= 0 || r->len + 1 >= sizeof(r->buf)) return NULL;
-        struct pollfd p = { .fd = r->fd, .events = POLLIN };
-        if (poll(&p, 1, (int)left) <= 0) continue;
-        ssize_t n = read(r->fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) return NULL;
-        r->len += (size_t)n;
-    }
-}
-
-static int send_all(int fd, const char *s)
-{
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int connect_unix(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(a.sun_path)) return -1;
-    strcpy(a.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) return fd;
-    close(fd);
-    return -1;
-}
-
-/* A QMP command's reply line ({"return"... or {"error"...}), events skipped; a pointer into
- * the reader's buffer, valid until the next read. */
-static char *qmp(struct reader *q, const char *command)
-{
-    size_t from = q->len;
-    if (send_all(q->fd, command) || send_all(q->fd, "\n")) return NULL;
-    for (;;) {
-        char *end = read_until(q, from, "\n", 10000);
-        if (!end) return NULL;
-        char *line = q->buf + from;
-        end[-1] = 0;
-        if (end - 2 >= line && end[-2] == '\r') end[-2] = 0; /* QMP ends lines with CRLF */
-        from = (size_t)(end - q->buf);
-        if (!strncmp(line, "{\"return\"", 9) || !strncmp(line, "{\"error\"", 8)) {
-            printf("qmp: %s -> %s\n", command, line);
-            return line;
-        }
-    }
-}
-
 /* The "filename" of the chardev labelled `label` in a query-chardev reply, or "". */
 static void chardev_filename(const char *reply, const char *label, char *out, size_t n)
 {
@@ -407,43 +333,14 @@ static void chardev_filename(const char *reply, const char *label, char *out, si
     out[e - f] = 0;
 }
 
-static pid_t start_qemu(char *const argv[], const char *log)
-{
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        /* qemu must not outlive this test, even if the test dies. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent) _exit(125);
-        int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0) _exit(126);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        unsetenv("LD_PRELOAD");
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Ask qemu to quit, then make sure: TERM, KILL; every wait bounded. */
-static void stop_qemu(struct reader *q)
+/* Ask qemu to quit, then make sure: TERM, KILL; every wait bounded. Quit must suffice. */
+static void stop_our_qemu(struct reader *q)
 {
     if (qemu_pid <= 0) return;
-    if (q->fd >= 0) send_all(q->fd, "{\"execute\": \"quit\"}\n");
-    int sigs[] = { 0, SIGTERM, SIGKILL };
-    for (int i = 0; i < 3; i++) {
-        if (sigs[i]) kill(qemu_pid, sigs[i]);
-        for (long end = now_ms() + 5000; now_ms() < end;) {
-            int status;
-            if (waitpid(qemu_pid, &status, WNOHANG) == qemu_pid) {
-                if (i > 0) fprintf(stderr, "qemu needed signal %d to stop\n", sigs[i]);
-                CHECK_INT(i, 0); /* quit worked */
-                qemu_pid = 0;
-                return;
-            }
-            usleep(20000);
-        }
-    }
+    int i = stop_qemu(qemu_pid, q);
+    if (i != 0) fprintf(stderr, "qemu did not stop on quit (step %d)\n", i);
+    CHECK_INT(i, 0); /* quit worked */
+    qemu_pid = 0;
 }
 
 static void show_log(const char *log)
@@ -556,7 +453,7 @@ static void test_real_qemu(void)
     }
 
     if (check_failed) show_log(log);
-    stop_qemu(q);
+    stop_our_qemu(q);
     if (q->fd >= 0) close(q->fd);
     if (s->fd >= 0) close(s->fd);
     if (p->fd >= 0) close(p->fd);

@@ -481,10 +481,7 @@ pub fn add_all(
     domid: u32,
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
-    match t {
-        Some(t) => add_within(&xs.within(t), domid, channels, Placement::FirstFree),
-        None => add_own(xs, domid, channels, Placement::FirstFree),
-    }
+    add_placed(xs, t, domid, channels, Placement::FirstFree)
 }
 
 /// Domain creation: channel i with devid -1 becomes console i+1, so the primary console 0
@@ -495,9 +492,20 @@ pub fn add_at_create(
     domid: u32,
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
+    add_placed(xs, t, domid, channels, Placement::AtCreate)
+}
+
+/// In the caller's transaction `t`, or (`None`) in transactions of our own.
+fn add_placed(
+    xs: &XenStore,
+    t: Option<XsTransaction>,
+    domid: u32,
+    channels: &[DeviceChannel],
+    placement: Placement,
+) -> Result<Vec<(i32, u32)>> {
     match t {
-        Some(t) => add_within(&xs.within(t), domid, channels, Placement::AtCreate),
-        None => add_own(xs, domid, channels, Placement::AtCreate),
+        Some(t) => add_within(&xs.within(t), domid, channels, placement),
+        None => add_own(xs, domid, channels, placement),
     }
 }
 
