@@ -158,8 +158,11 @@ step "Start qemu with them, and a QMP control socket."
 echo "No guest runs here (there is no hypervisor), so something must stand at the guest's end of"
 echo "the agent channel: qemu's own monitor (-mon chardev=libxl-channel1) stands in for the agent"
 echo "inside the guest."
+# Two QMP sockets: the demo's own, and the one libxl gives a domain's device model
+# (qmp-libxl-<domid> in the run dir), which xlchannel's hotplug talks to.
 qemu=(qemu-system-x86_64 -machine none -nodefaults -display none
-      -qmp "unix:$run/qmp,server=on,wait=off" "$@" -mon chardev=libxl-channel1,mode=readline)
+      -qmp "unix:$run/qmp,server=on,wait=off" -qmp "unix:$run/qmp-libxl-$domid,server=on,wait=off"
+      "$@" -mon chardev=libxl-channel1,mode=readline)
 printf '%s &\n' "$(show "${qemu[@]}")"
 "${qemu[@]}" </dev/null >"$qemu_log" 2>&1 &
 qemu_pid=$!
@@ -173,6 +176,34 @@ step "A dom0 agent connects to the channel's socket, found through xenstore, and
 sock=$(xenstore-read /libxl/$domid/device/console/1/path)
 cmd timeout 20 python3 examples/dom0_agent.py "$sock"
 note "the answer comes from qemu's monitor, standing in for the guest's agent"
+
+step "Hot-add a channel to the running guest: its chardev appears in qemu before its nodes."
+export XLCHANNEL_RUN_DIR=$run
+note "XLCHANNEL_RUN_DIR=$run: where the device model's QMP socket is (/var/run/xen on a real host)"
+cmd xlchannel add cloud-vm "connection=socket,name=org.example.hotplug,path=$run/hotplug.sock"
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("%s accepts a connection" % sys.argv[1])' "$run/hotplug.sock"
+
+step "Inside the guest, udev links the new console by its channel name."
+echo "No guest runs here, so the helper runs in dom0; it reads the name the guest's would read at"
+echo "device/console/3/name relative to its own domain's home, here dom0's, where the demo writes it."
+cmd xenstore-write /local/domain/0/device/console/3/name org.example.hotplug
+mkdir -p "$run/dev"
+cmd xlchannel-guest add /devices/console-3 --dev-dir "$run/dev"
+cmd ls -l "$run/dev/xen-channel"
+cmd xlchannel-guest remove /devices/console-3 --dev-dir "$run/dev"
+[ ! -e "$run/dev/xen-channel/org.example.hotplug" ]
+echo "the link is gone again"
+xenstore-rm /local/domain/0/device/console
+
+step "Remove the hot-added channel: chardev, socket and nodes go."
+cmd xlchannel remove cloud-vm org.example.hotplug
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
+[ ! -e "$run/hotplug.sock" ] || { echo "$run/hotplug.sock is still there" >&2; exit 1; }
+for node in /local/domain/$domid/device/console/3 /local/domain/0/backend/console/$domid/3 /libxl/$domid/device/console/3; do
+    if xenstore-exists "$node"; then echo "$node is still there" >&2; exit 1; fi
+done
+echo "no chardev libxl-channel3, no socket file, no console 3 nodes"
 
 step "Clean up: qemu is told to quit, and stopped by its pid if it does not."
 cmd timeout 20 python3 examples/qmp.py "$run/qmp" quit
