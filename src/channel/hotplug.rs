@@ -116,13 +116,16 @@ pub fn add_all(
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
     let socket = qmp::socket_path(domid);
+    if socket.symlink_metadata().is_err() {
+        // No device model to tell: the nodes alone, placed as store::add_all places them
+        // (and at its cost: no planning pass).
+        return store::add_all(store, None, domid, channels);
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (placed, local) = store.transaction(|t| plan(t, domid, channels))?;
-        let any_local = placed.iter().any(|&(_, backend)| backend == local);
-        if !any_local || socket.symlink_metadata().is_err() {
-            // No device model to tell: the nodes alone, placed as store::add_all places them.
+        if !placed.iter().any(|&(_, backend)| backend == local) {
             return store::add_all(store, None, domid, channels);
         }
         match add_with_device_model(store, domid, channels, &placed, local, &socket) {
