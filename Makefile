@@ -94,6 +94,10 @@ $(BUILD)/test_api: c-tests/test_api.c c-tests/check.h c-tests/capture_logger.h $
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
+$(BUILD)/test_name_index: c-tests/test_name_index.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
 $(BUILD)/test_xenstore: c-tests/test_xenstore.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
@@ -180,11 +184,13 @@ check-install: build embedded
 # without the test bed's preload library.
 C_TESTS := test_api test_xenstore test_xenstored_gone abi_layout behaviour_real behaviour_ours \
 	channels_setup channels_read_real channels_read_ours cross_ownership test_devicemodel \
-	test_devicemodel_config test_xl_config test_guest test_socket_path test_threads test_hotplug
+	test_devicemodel_config test_xl_config test_guest test_socket_path test_threads test_hotplug \
+	test_name_index
 
 check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_api
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
+	$(WITH_XENSTORED) --no-preload $(BUILD)/test_name_index
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_xl_config
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_threads
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel

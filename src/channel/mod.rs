@@ -5,6 +5,7 @@ pub mod console;
 pub mod hotplug;
 pub mod json;
 pub mod model;
+pub mod names;
 pub mod remove;
 pub mod store;
 

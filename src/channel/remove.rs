@@ -17,6 +17,7 @@
 use super::console::{self, chardev_id, check_devid};
 use super::hotplug::{chardev_backend, local_domid};
 use super::model::{Connection, DeviceChannel};
+use super::names;
 use super::store::backend_path_domid;
 use crate::devicemodel::qmp::{self, ChardevBackend, Qmp};
 use crate::error::{Error, Result};
@@ -230,11 +231,12 @@ pub fn remove(store: &XenStore, domid: u32, devid: i32, force: bool) -> Result<V
         }
     }
 
+    let name = r.channel.name.as_ref().map_or(&[][..], |n| n.to_bytes());
     let removed = store.transaction(|t| {
         for path in [&r.frontend, &r.backend, &r.libxl] {
             t.rm(path)?;
         }
-        Ok(())
+        names::remove(t, domid, name, devid)
     });
     if let Err(e) = removed {
         let note = match device_model.as_mut() {

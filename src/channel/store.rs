@@ -7,19 +7,20 @@
 //! reads there, and parses them as libxl does.
 
 use super::console::{self, console_nodes, ConsoleNodes};
+use super::names;
 use super::model::{ChannelInfo, Connection, DeviceChannel};
 use crate::error::{Error, Result};
 use crate::xenstore::{Txn, XenStore, XsTransaction};
 use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 
-/// Write one console's nodes in libxl's order, over nodes that do not exist yet: the libxl
-/// copy's pointers, the frontend (directory with its permissions, rw keys, ro keys with
-/// theirs), the backend (directory with its permissions, keys), and the copy of the backend
-/// keys under the libxl path. A new node takes its parent's permissions, so only the nodes
-/// whose permissions differ from their directory's are given any: the frontend and backend
-/// directories and the frontend's read-only keys (libxl sets them on every frontend key;
-/// the result is the same).
+/// Write one console's nodes over nodes that do not exist yet: the libxl copy's pointers,
+/// the frontend, the backend, and the copy of the backend keys under the libxl path. A new
+/// node takes its parent's permissions, so the frontend directory is given the read-only
+/// keys' permissions while they are written and its own afterwards, for the guest-writable
+/// keys; only the directories get permissions of their own (libxl sets them on every
+/// frontend key; the result is the same, at a fifth of the requests). Inside a transaction
+/// nobody sees the intermediate permissions.
 fn write_new_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     let (fe, be, lx) = (
         nodes.frontend_path(),
@@ -30,16 +31,14 @@ fn write_new_console(t: &Txn<'_>, nodes: &ConsoleNodes) -> Result<()> {
     t.write(&format!("{lx}/backend"), be.as_bytes())?;
 
     t.mkdir(&fe)?;
+    t.set_perms(&fe, &nodes.frontend_ro_perms())?;
+    for (key, value) in &nodes.frontend_ro {
+        t.write(&format!("{fe}/{key}"), value)?;
+    }
     t.set_perms(&fe, &nodes.frontend_perms())?;
     t.write(&format!("{fe}/backend"), be.as_bytes())?;
     for (key, value) in &nodes.frontend_rw {
         t.write(&format!("{fe}/{key}"), value)?;
-    }
-    let ro_perms = nodes.frontend_ro_perms();
-    for (key, value) in &nodes.frontend_ro {
-        let path = format!("{fe}/{key}");
-        t.write(&path, value)?;
-        t.set_perms(&path, &ro_perms)?;
     }
 
     t.mkdir(&be)?;
@@ -171,25 +170,15 @@ fn require_domain(t: &Txn<'_>, domid: u32) -> Result<()> {
 struct Consoles {
     /// Console devids in use: in libxl's copy or as a frontend.
     used: BTreeSet<i32>,
-    /// The entries of libxl's copy.
-    libxl_entries: BTreeSet<String>,
-    /// The channels' names in libxl's copy, with their console devids.
+    /// The name index covers every channel (see [`names`]), so names are looked up there.
+    indexed: bool,
+    /// Without the index: every channel's name in libxl's copy, with its console devid, for
+    /// the add that makes the index.
     names: Vec<(Vec<u8>, i32)>,
 }
 
 fn devids_in(t: &Txn<'_>, dir: &str) -> Result<Vec<String>> {
     Ok(t.directory(dir)?.unwrap_or_default())
-}
-
-fn used_devids(t: &Txn<'_>, domid: u32) -> Result<(BTreeSet<i32>, Vec<String>)> {
-    let libxl_entries = devids_in(t, &console::libxl_console_dir(domid))?;
-    let frontends = devids_in(t, &console::frontend_console_dir(domid))?;
-    let used = libxl_entries
-        .iter()
-        .chain(&frontends)
-        .filter_map(|e| e.parse::<i32>().ok())
-        .collect();
-    Ok((used, libxl_entries))
 }
 
 /// The name of the channel recorded at `entry` of libxl's copy, if it is one.
@@ -212,27 +201,40 @@ fn consoles_name(nodes: &ConsoleNodes) -> &[u8] {
         .map_or(&[][..], |(_, v)| v.as_slice())
 }
 
-/// The names of the channels at `entries` of libxl's copy, one plain read each.
-fn channel_names<'e>(
-    t: &Txn<'_>,
-    domid: u32,
-    entries: impl IntoIterator<Item = &'e String>,
-) -> Result<Vec<(Vec<u8>, i32)>> {
-    let mut names = Vec::new();
-    for entry in entries {
-        names.extend(channel_name(t, domid, entry)?);
-    }
-    Ok(names)
-}
-
+/// The devids in use, and the channels' names only when the name index does not cover
+/// them yet (once per domain): a constant number of requests otherwise.
 fn consoles(t: &Txn<'_>, domid: u32) -> Result<Consoles> {
-    let (used, entries) = used_devids(t, domid)?;
-    let names = channel_names(t, domid, &entries)?;
+    let libxl_entries = devids_in(t, &console::libxl_console_dir(domid))?;
+    let frontends = devids_in(t, &console::frontend_console_dir(domid))?;
+    let used = libxl_entries
+        .iter()
+        .chain(&frontends)
+        .filter_map(|e| e.parse::<i32>().ok())
+        .collect();
+    let indexed = names::is_complete(t, domid)?;
+    let mut named = Vec::new();
+    if !indexed {
+        for entry in &libxl_entries {
+            named.extend(channel_name(t, domid, entry)?);
+        }
+    }
     Ok(Consoles {
         used,
-        libxl_entries: entries.into_iter().collect(),
-        names,
+        indexed,
+        names: named,
     })
+}
+
+/// The console of `domid` that already holds a channel named `name`.
+fn existing_holder(t: &Txn<'_>, domid: u32, existing: &Consoles, name: &[u8]) -> Result<Option<i32>> {
+    if existing.indexed {
+        return names::holder(t, domid, name);
+    }
+    Ok(existing
+        .names
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|&(_, devid)| devid))
 }
 
 /// Where channels without a devid go.
@@ -296,7 +298,7 @@ fn plan<'c>(
             )));
         }
         let name = channel.name.as_ref().expect("validated").as_bytes();
-        if let Some((_, other)) = existing.names.iter().find(|(n, _)| n == name) {
+        if let Some(other) = existing_holder(t, domid, existing, name)? {
             return Err(Error::Invalid(format!(
                 "domain {domid} already has a channel named '{}' (console {other})",
                 name_text(name)
@@ -318,6 +320,23 @@ fn plan<'c>(
     Ok(planned)
 }
 
+/// Write one planned channel inside `t`: its console must still be free, and its name
+/// still nobody's (the index entry is read in `t`, so a concurrent add of the name
+/// conflicts with this one). The index is made first if the domain has none yet.
+fn write_planned(t: &Txn<'_>, domid: u32, nodes: &ConsoleNodes, existing: &Consoles) -> Result<()> {
+    if !existing.indexed {
+        names::make_if_missing(t, domid, &existing.names)?;
+    }
+    let name = consoles_name(nodes);
+    if let Err(other) = names::insert(t, domid, name, nodes.devid)? {
+        return Err(Error::Invalid(format!(
+            "domain {domid} already has a channel named '{}' (console {other}, added concurrently)",
+            name_text(name)
+        )));
+    }
+    write_new_console(t, nodes)
+}
+
 /// Add channels inside the caller's transaction `t` (which the caller commits): all or
 /// none, with the caller's commit.
 fn add_within(
@@ -327,7 +346,7 @@ fn add_within(
     placement: Placement,
 ) -> Result<Vec<(i32, u32)>> {
     require_domain(t, domid)?;
-    let existing = consoles(t, domid)?;
+    let mut existing = consoles(t, domid)?;
     let planned = plan(t, domid, channels, placement, &existing)?;
     for p in &planned {
         if !claim_console(t, &p.nodes)? {
@@ -336,7 +355,8 @@ fn add_within(
                 p.nodes.devid
             )));
         }
-        write_new_console(t, &p.nodes)?;
+        write_planned(t, domid, &p.nodes, &existing)?;
+        existing.indexed = true;
     }
     Ok(planned
         .iter()
@@ -347,11 +367,10 @@ fn add_within(
 /// Add channels with transactions of our own, one per channel, so that xenstored's cost
 /// stays linear in the number of channels: each channel's nodes appear at once, and the
 /// whole add is all or none by compensation: when one channel cannot be written, those
-/// already written are removed again. Reads (the domain, its consoles, backend names) are
-/// plain; each channel's transaction checks that its console is still free, and a channel
-/// without a devid of its own moves to the next free one when a concurrent writer took it.
-/// A concurrent add of the same name is caught after the commits: the add that sees the
-/// other's channel withdraws its own, so at most one of them succeeds.
+/// already written are removed again. Reads (the domain, its consoles, backend names, the
+/// name index) are plain; each channel's transaction checks that its console and its name
+/// are still free, and a channel without a devid of its own moves to the next free console
+/// when a concurrent writer took it.
 fn add_own(
     xs: &XenStore,
     domid: u32,
@@ -360,7 +379,7 @@ fn add_own(
 ) -> Result<Vec<(i32, u32)>> {
     let plain = xs.plain()?;
     require_domain(&plain, domid)?;
-    let existing = consoles(&plain, domid)?;
+    let mut existing = consoles(&plain, domid)?;
     let mut planned = plan(&plain, domid, channels, placement, &existing)?;
     let mut written: Vec<ConsoleNodes> = Vec::with_capacity(planned.len());
     // The devids this add has placed channels on, written or not yet.
@@ -388,42 +407,15 @@ fn add_own(
                 reserved.insert(devid);
                 p.nodes = console_nodes(domid, p.channel, devid, p.nodes.backend_domid)?;
             }
-            write_new_console(t, &p.nodes)
+            write_planned(t, domid, &p.nodes, &existing)
         });
         if let Err(e) = outcome {
             return Err(withdraw(xs, &written, e));
         }
+        existing.indexed = true;
         written.push(p.nodes.clone());
     }
-    if let Err(e) = check_concurrent_names(xs, domid, &existing, &written) {
-        return Err(withdraw(xs, &written, e));
-    }
     Ok(written.iter().map(|n| (n.devid, n.backend_domid)).collect())
-}
-
-/// A channel another writer added meanwhile (an entry of libxl's copy that was neither
-/// there before nor ours) with one of our names.
-fn check_concurrent_names(
-    xs: &XenStore,
-    domid: u32,
-    before: &Consoles,
-    ours: &[ConsoleNodes],
-) -> Result<()> {
-    let plain = xs.plain()?;
-    let entries = devids_in(&plain, &console::libxl_console_dir(domid))?;
-    let ours_devids: BTreeSet<String> = ours.iter().map(|n| n.devid.to_string()).collect();
-    let newcomers = entries
-        .iter()
-        .filter(|e| !before.libxl_entries.contains(*e) && !ours_devids.contains(*e));
-    for (name, other) in channel_names(&plain, domid, newcomers)? {
-        if ours.iter().any(|n| consoles_name(n) == name.as_slice()) {
-            return Err(Error::Invalid(format!(
-                "domain {domid} already has a channel named '{}' (console {other}, added concurrently)",
-                name_text(&name)
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Undo the channels of a failed add; `cause` is why it failed. Not tried when xenstored
@@ -448,7 +440,11 @@ fn withdraw(xs: &XenStore, written: &[ConsoleNodes], cause: Error) -> Error {
         return Error::TimedOut(message);
     }
     for nodes in written {
-        if let Err(e) = xs.transaction(|t| remove_console(t, nodes)) {
+        let removed = xs.transaction(|t| {
+            remove_console(t, nodes)?;
+            names::remove(t, nodes.domid, consoles_name(nodes), nodes.devid)
+        });
+        if let Err(e) = removed {
             let message = format!(
                 "{cause}; removing the channels already written (consoles {}) failed: {e}",
                 devids()
