@@ -284,10 +284,10 @@ bench-programs: build
 	$(CC) $(BENCH_CFLAGS) bench/populate.c -o $(BENCH_BIN)/bench_populate -lxenstore
 	$(CC) $(BENCH_CFLAGS) bench/measure.c -o $(BENCH_BIN)/bench_measure
 
-bench: deps bench-programs
+bench: deps bench-programs libxl
 	bench/run.sh $(BENCH_BIN)
 
-check-bench-smoke: check-header bench-programs
+check-bench-smoke: check-header bench-programs libxl
 	bench/run.sh $(BENCH_BIN) --quick
 
 check: check-rust check-c check-libxl check-python check-ocaml fuzz-smoke check-bench-smoke

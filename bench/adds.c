@@ -1,7 +1,8 @@
-/* Adds through xlchannel's C API, for make bench.
- *   adds sep DOMID N [MARK]        N libxl_device_channel_add calls (one context)
+/* Adds through xlchannel's xenstore-only embedding API (what every add does in xenstore;
+ * the domains of the bench have no device model), for make bench.
+ *   adds sep DOMID N [MARK]        N xlchannel_xs_channel_add calls (one connection)
  *   adds create DOMID N [MARK]     one xlchannel_xs_channels_create call with N channels
- *   adds conc DOMID WRITERS EACH   WRITERS processes, each with a context, EACH adds each
+ *   adds conc DOMID WRITERS EACH   WRITERS processes, each with a connection, EACH adds each
  * sep/create print "seconds=S per_add_ms=P last16_ms=L errors=E"; with MARK the requests
  * of the measured part are framed in the xenstored trace (reads of /bench/mark/MARK-begin,
  * -end; for sep, around the last add only). conc prints
@@ -43,7 +44,7 @@ static void channel(libxl_device_channel *c, const char *tag, int w, int i)
     libxl_device_channel_init_connection(c, LIBXL_CHANNEL_CONNECTION_PTY);
 }
 
-static int add_many(libxl_ctx *ctx, uint32_t domid, const char *tag, int w, int n,
+static int add_many(struct xs_handle *own, xentoollog_logger *lg, uint32_t domid, const char *tag, int w, int n,
                     struct xs_handle *xs, const char *marker, double *last16)
 {
     int errors = 0;
@@ -53,7 +54,7 @@ static int add_many(libxl_ctx *ctx, uint32_t domid, const char *tag, int w, int 
         channel(&c, tag, w, i);
         if (i == n - 1) mark(xs, marker, "begin");
         double t0 = now_s();
-        errors += libxl_device_channel_add(ctx, domid, &c, NULL) != 0;
+        errors += xlchannel_xs_channel_add(own, XBT_NULL, lg, domid, &c) != 0;
         if (i >= n - 16) t16 += now_s() - t0;
         if (i == n - 1) mark(xs, marker, "end");
         libxl_device_channel_dispose(&c);
@@ -77,10 +78,10 @@ int main(int argc, char **argv)
         double t0 = now_s();
         for (int w = 0; w < writers; w++) {
             if (fork() == 0) {
-                libxl_ctx *ctx;
-                if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, lg)) _exit(each > 255 ? 255 : each);
-                int errors = add_many(ctx, domid, "conc", w, each, NULL, NULL, NULL);
-                libxl_ctx_free(ctx);
+                struct xs_handle *own = xs_open(0);
+                if (!own) _exit(each > 255 ? 255 : each);
+                int errors = add_many(own, lg, domid, "conc", w, each, NULL, NULL, NULL);
+                xs_close(own);
                 _exit(errors > 255 ? 255 : errors);
             }
         }
@@ -91,13 +92,11 @@ int main(int argc, char **argv)
             errors += WIFEXITED(status) ? WEXITSTATUS(status) : each;
         }
         double seconds = now_s() - t0;
-        libxl_ctx *ctx;
-        if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, lg)) return 2;
+        struct xs_handle *xs = xs_open(0);
         int num = 0;
-        libxl_device_channel *list = libxl_device_channel_list(ctx, domid, &num);
+        libxl_device_channel *list = xs ? xlchannel_xs_channel_list(xs, XBT_NULL, lg, domid, &num) : NULL;
         libxl_device_channel_list_free(list, num);
         /* Distinct console devids: each of 1..writers*each holds a channel. */
-        struct xs_handle *xs = xs_open(0);
         int distinct = 0;
         for (int d = 1; xs && d <= writers * each; d++) {
             char path[96];
@@ -109,17 +108,15 @@ int main(int argc, char **argv)
         }
         if (xs) xs_close(xs);
         printf("channels=%d distinct_devids=%d errors=%d seconds=%.3f\n", num, distinct, errors, seconds);
-        libxl_ctx_free(ctx);
         xtl_logger_destroy(lg);
         return 0;
     }
-    libxl_ctx *ctx;
-    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, lg)) return 2;
     struct xs_handle *xs = xs_open(0);
+    if (!xs) return 2;
     int errors = 0;
     double t0 = now_s(), last16 = 0;
     if (!strcmp(argv[1], "sep")) {
-        errors = add_many(ctx, domid, marker ? marker : "sep", 0, n, xs, marker, &last16);
+        errors = add_many(xs, lg, domid, marker ? marker : "sep", 0, n, xs, marker, &last16);
     } else {
         libxl_device_channel *c = calloc(n, sizeof(*c));
         for (int i = 0; i < n; i++) channel(&c[i], "create", 0, i);
@@ -132,7 +129,6 @@ int main(int argc, char **argv)
     printf("seconds=%.4f per_add_ms=%.4f last16_ms=%.4f errors=%d\n", seconds, seconds * 1e3 / n,
            last16 * 1e3, errors);
     xs_close(xs);
-    libxl_ctx_free(ctx);
     xtl_logger_destroy(lg);
     return 0;
 }
