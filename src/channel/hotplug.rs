@@ -7,14 +7,13 @@
 //! which is found at libxl's QMP socket ([`qmp::socket_path`]). A domain without that
 //! socket gets the xenstore nodes only, as before hotplug existed.
 
-use super::console::{self, chardev_id, checked_connection, console_nodes};
+use super::console::{self, chardev_id, checked_connection};
 use super::model::{Connection, DeviceChannel};
 use super::store;
 use crate::devicemodel::need::{own_domid, OWN_DOMID_PATH};
 use crate::devicemodel::qmp::{self, ChardevBackend, Qmp};
 use crate::error::{Error, Result};
 use crate::xenstore::{Txn, XenStore};
-use std::collections::BTreeSet;
 use std::ffi::CString;
 
 /// The local domain: the own `domid` key, or libxl's toolstack domain 0 when there is none.
@@ -36,48 +35,6 @@ pub fn chardev_backend(channel: &DeviceChannel, devid: i32) -> Result<ChardevBac
         ),
         _ => ChardevBackend::Pty,
     })
-}
-
-/// Where each channel will go, decided as `store::add_all` decides it (and validated with
-/// its checks), without writing: (devid, backend domid), and the local domain.
-fn plan(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<(Vec<(i32, u32)>, u32)> {
-    if t.directory(&format!("/local/domain/{domid}"))?.is_none() {
-        return Err(Error::DomainNotFound(format!(
-            "domain {domid} does not exist"
-        )));
-    }
-    let mut used = BTreeSet::new();
-    for dir in [
-        console::libxl_console_dir(domid),
-        console::frontend_console_dir(domid),
-    ] {
-        for entry in t.directory(&dir)?.unwrap_or_default() {
-            if let Ok(devid) = entry.parse::<i32>() {
-                used.insert(devid);
-            }
-        }
-    }
-    let mut placed = Vec::with_capacity(channels.len());
-    for channel in channels {
-        let devid = match channel.devid {
-            -1 => (1..)
-                .find(|d| !used.contains(d))
-                .expect("devids below i32::MAX are finite"),
-            devid => devid,
-        };
-        let backend_domid = match &channel.backend_domname {
-            Some(name) => store::resolve_domain(t, name)?,
-            None => channel.backend_domid,
-        };
-        console_nodes(domid, channel, devid, backend_domid)?;
-        if !used.insert(devid) {
-            return Err(Error::DeviceExists(format!(
-                "domain {domid} already has console {devid}"
-            )));
-        }
-        placed.push((devid, backend_domid));
-    }
-    Ok((placed, local_domid(t)?))
 }
 
 /// A chardev made for a channel: its id, and for a pty the pty qemu opened.
@@ -124,8 +81,10 @@ pub fn add_all(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (placed, local) = store.transaction(|t| plan(t, domid, channels))?;
+        let (placed, local) =
+            store.transaction(|t| Ok((store::place(t, domid, channels)?, local_domid(t)?)))?;
         if !placed.iter().any(|&(_, backend)| backend == local) {
+            // Served by other domains only: their nodes are all this toolstack writes.
             return store::add_all(store, None, domid, channels);
         }
         match add_with_device_model(store, domid, channels, &placed, local, &socket) {
