@@ -144,6 +144,10 @@ impl DeviceModels {
         self.dir.join(name).to_str().unwrap().to_owned()
     }
 
+    fn qmp_socket(&self, domid: u32) -> String {
+        self.path(&format!("qmp-libxl-{domid}"))
+    }
+
     /// Our command, with these device models.
     fn ours(&self, args: &[&str]) -> Run {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
@@ -477,6 +481,125 @@ fn add_prints_console_devids_and_xl_messages() {
     let xl = real_xl(&["channel-list", "cli-add"], "51 52", None);
     expect(&xl, 0, &ours(&["list", "cli-add"]).stdout, "");
     assert_eq!(xl.stdout.lines().count(), 4);
+}
+
+/// The strict rule: a domain without a device model gets no channel served by dom0 (exit
+/// status 1, one line naming the domain and the QMP socket, nothing written), after
+/// libxl's checks; channels served by a driver domain are added; removal still works.
+#[test]
+fn add_needs_a_device_model_for_channels_served_here() {
+    let xs = store();
+    register(&xs, 55, "cli-no-dm");
+    register(&xs, 67, "cli-no-dm-driver");
+    let dm = DeviceModels::new("no-dm");
+    let no_dm = |channel: &str| {
+        format!(
+            "xlchannel add: domain 55 has no running device model (no QMP socket at {}): \
+             channel '{channel}' would have no backend\n",
+            dm.qmp_socket(55)
+        )
+    };
+    let untouched = || {
+        for path in [
+            "/libxl/55",
+            "/local/domain/55/device/console",
+            "/local/domain/0/backend/console/55",
+        ] {
+            assert_eq!(read(&xs, path), None, "{path}");
+        }
+        assert_eq!(
+            read(&xs, "/local/domain/55/device").as_deref(),
+            Some(&b""[..])
+        );
+    };
+    let sock = dm.path("p.sock");
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            &format!("connection=socket,name=org.s,path={sock}"),
+        ]),
+        1,
+        "",
+        &no_dm("org.s"),
+    );
+    // A driver domain's channel with one served here: all or none, the local one named.
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            "backend=cli-no-dm-driver,connection=pty,name=org.d",
+            "connection=pty,name=org.p",
+        ]),
+        1,
+        "",
+        &no_dm("org.p"),
+    );
+    untouched();
+    assert!(!std::path::Path::new(&sock).exists());
+    // The default run dir when XLCHANNEL_RUN_DIR is not set.
+    expect(
+        &ours(&["add", "55", "connection=pty,name=org.p"]),
+        1,
+        "",
+        "xlchannel add: domain 55 has no running device model (no QMP socket at \
+         /var/run/xen/qmp-libxl-55): channel 'org.p' would have no backend\n",
+    );
+    // From an xl config: xl's warnings, then the same line.
+    let cfg = dm.path("guest.cfg");
+    std::fs::write(
+        &cfg,
+        format!("{GUEST}channel = [ \"connection=pty,name=org.cfg,speed=9\" ]\n"),
+    )
+    .unwrap();
+    expect(
+        &dm.ours(&["add", "55", "--config", &cfg]),
+        1,
+        "",
+        &format!(
+            "unknown channel parameter 'speed', ignoring\n{}",
+            no_dm("org.cfg")
+        ),
+    );
+    untouched();
+    // Served by the driver domain only: added, no device model needed here.
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            "backend=cli-no-dm-driver,connection=pty,name=org.d",
+        ]),
+        0,
+        "1\n",
+        "",
+    );
+    assert_eq!(
+        read(&xs, "/local/domain/55/device/console/1/backend").as_deref(),
+        Some(&b"/local/domain/67/backend/console/55/1"[..])
+    );
+    // libxl's checks come first: their messages, not the device model's.
+    for (spec, stderr) in [
+        (
+            "connection=pty,name=org.d",
+            "xlchannel add: domain 55 already has a channel named 'org.d' (console 1)\n",
+        ),
+        (
+            "connection=socket,name=org.r,path=r.sock",
+            "xlchannel add: channel 2 has a relative path 'r.sock'; a socket path must be absolute\n",
+        ),
+        (
+            "backend=nope,connection=pty,name=org.n",
+            "xlchannel add: unknown domain 'nope'\n",
+        ),
+        ("connection=pty", "xlchannel add: channel 2 has no name\n"),
+    ] {
+        expect(&dm.ours(&["add", "55", spec]), 1, "", stderr);
+    }
+    assert_eq!(read(&xs, "/libxl/55/device/console/2"), None);
+    // Removal needs no device model.
+    expect(&dm.ours(&["remove", "55", "org.d"]), 0, "", "");
+    assert_eq!(read(&xs, "/libxl/55/device/console"), Some(Vec::new()));
+    assert_eq!(read(&xs, "/local/domain/67/backend/console/55/1"), None);
 }
 
 #[test]
