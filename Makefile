@@ -102,7 +102,7 @@ $(BUILD)/test_xenstore: c-tests/test_xenstore.c c-tests/check.h c-tests/capture_
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
-$(BUILD)/test_xl_config: c-tests/test_xl_config.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(LIB)
+$(BUILD)/test_xl_config: c-tests/test_xl_config.c c-tests/check.h c-tests/capture_logger.h c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) $(SANITIZE) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
@@ -151,7 +151,7 @@ $(BUILD)/%_ours: c-tests/compare/%.c c-tests/compare/print.h $(HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
-$(BUILD)/channels_setup: c-tests/compare/channels_setup.c c-tests/xs_helpers.h $(HEADER) $(LIB)
+$(BUILD)/channels_setup: c-tests/compare/channels_setup.c c-tests/xs_helpers.h $(HEADER) $(EMBED_HEADER) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) -Iinclude $< -o $@ -L$(RELEASE) -lxlchannel -lxenstore -lxentoollog -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
@@ -219,7 +219,7 @@ embedded:
 # libxl's convention for a test that needs libxl's insides: the inside half is built into
 # libxenlight_test.so (by make libxl), the outside half links against it.
 $(BUILD)/test_libxl_channels: libxl/tests/test_libxl_channels.c libxl/tests/libxl_test_channels.h \
-		c-tests/check.h c-tests/xs_helpers.h $(EMBED_HEADER) libxl
+		c-tests/check.h c-tests/xs_helpers.h c-tests/capture_logger.h c-tests/qemu_helpers.h $(EMBED_HEADER) libxl
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_TEST) -Ilibxl/tests -Ic-tests -iquote include $< -o $@ -Ltarget/libxl/lib -l:libxenlight_test.so \
 	    -lxentoollog -lxenstore

@@ -3,8 +3,10 @@
  * pass through the hot-added sockets, libxl_device_channel_remove follows libxl's removal
  * protocol (with a frontend played by a child process) and _destroy forces; every failure
  * (chardev id taken, a xenstore write refused after chardev-add, qemu killed, a chardev
- * qemu will not remove) leaves nothing half-made. Runs under ASan/LSan inside
- * testbed/with-xenstored.sh (--no-preload); qemu dies with the test; a watchdog bounds it. */
+ * qemu will not remove) leaves nothing half-made; and the strict rule for a domain without
+ * a device model (its channels served by dom0 refused, by a driver domain added). Runs
+ * under ASan/LSan inside testbed/with-xenstored.sh (--no-preload); qemu dies with the
+ * test; a watchdog bounds it. */
 #include <sys/stat.h>
 #include <termios.h>
 
@@ -17,6 +19,7 @@
 
 #define DOMID 21
 #define NO_QEMU_DOMID 22
+#define DRIVER_DOMID 23
 
 static struct capture_logger logger;
 static libxl_ctx *ctx;
@@ -320,8 +323,38 @@ static void test_xenstore_fails_after_chardev_add(void)
     free(big);
 }
 
-/* Without a QMP socket (no device model) add writes the nodes only, as before hotplug;
- * the embedding API's remove and ao_how's callback and event forms. */
+/* libxl's checks come before the device model: a name the domain already has is refused
+ * (ERROR_INVAL) before any chardev is made. */
+static void test_checks_before_chardev(void)
+{
+    libxl_device_channel first, again;
+    char s9[128], s10[128], name[256];
+    sock_path(s9, sizeof(s9), 9);
+    sock_path(s10, sizeof(s10), 10);
+    channel_init(&first, 9, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.dupe", s9);
+    channel_init(&again, 10, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.dupe", s10);
+    CHECK_INT(libxl_device_channel_add(ctx, DOMID, &first, NULL), 0);
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, DOMID, &again, NULL), ERROR_INVAL);
+    CHECK(logged(":libxl_device_channel_add: Domain 21:domain 21 already has a channel named "
+                 "'org.example.dupe' (console 9)\n"));
+    CHECK(!strstr(logger.all, "chardev"));
+    CHECK(!chardev_filename("libxl-channel10", name, sizeof(name)));
+    struct stat st;
+    CHECK(stat(s10, &st) != 0 && errno == ENOENT);
+    CHECK_INT(nodes_present(DOMID, 10), 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, DOMID, &first, NULL), 0);
+    CHECK_INT(nodes_present(DOMID, 9), 0);
+    CHECK(!chardev_filename("libxl-channel9", name, sizeof(name)));
+    libxl_device_channel_dispose(&first);
+    libxl_device_channel_dispose(&again);
+}
+
+/* The strict rule: without a QMP socket (no device model) a hot add of a channel served
+ * by dom0 fails with ERROR_FAIL and one line naming the domain and the socket, and writes
+ * nothing; libxl's checks come first and keep their codes; a channel served by a driver
+ * domain is added (the nodes alone); removal always works. Also ao_how's callback and
+ * event forms, and the embedding API's remove. */
 static int callback_rc = 1, callback_calls;
 static void remember(libxl_ctx *c, int rc, void *for_callback)
 {
@@ -331,26 +364,183 @@ static void remember(libxl_ctx *c, int rc, void *for_callback)
     callback_calls++;
 }
 
+/* Every node at and under `path`, depth first in xenstored's order: path, the value's
+ * length and bytes, and the permissions; "absent" when there is no such node. */
+static void dump_tree(FILE *out, const char *path)
+{
+    unsigned len = 0, num = 0;
+    char *value = xs_read(xs, XBT_NULL, path, &len), perms[256];
+    if (!value) {
+        fprintf(out, "%s absent\n", path);
+        return;
+    }
+    fprintf(out, "%s %u:", path, len);
+    fwrite(value, 1, len, out);
+    fprintf(out, " (%s)\n", xs_perms_text(xs, path, perms, sizeof(perms)));
+    free(value);
+    char **children = xs_directory(xs, XBT_NULL, path, &num);
+    for (unsigned i = 0; children && i < num; i++) {
+        char child[512];
+        snprintf(child, sizeof(child), "%s/%s", path, children[i]);
+        dump_tree(out, child);
+    }
+    free(children);
+}
+
+/* The domain's whole subtree, its dom0 backend directory and /libxl/<domid> (malloc'd). */
+static char *snapshot(unsigned domid)
+{
+    char *text = NULL, path[128];
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    dump_tree(out, path);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/console/%u", domid);
+    dump_tree(out, path);
+    snprintf(path, sizeof(path), "/libxl/%u", domid);
+    dump_tree(out, path);
+    fclose(out);
+    return text;
+}
+
 static void test_without_device_model(void)
 {
     CHECK_INT(register_domain(xs, NO_QEMU_DOMID, "hp-noqemu"), 0);
+    CHECK_INT(register_domain(xs, DRIVER_DOMID, "hp-driver"), 0);
+    char no_socket[160];
+    snprintf(no_socket, sizeof(no_socket), "%s/qmp-libxl-%d", dir, NO_QEMU_DOMID);
+    struct stat st;
+    CHECK(stat(no_socket, &st) != 0 && errno == ENOENT);
+    /* A channel the domain got at creation (the nodes alone, as domain creation writes
+     * them before its device model starts). */
+    libxl_device_channel existing;
+    channel_init(&existing, -1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.existing", NULL);
+    CHECK_INT(xs_add_nodes(xs, &logger.vtable, NO_QEMU_DOMID, &existing), 0);
+    CHECK_INT(existing.devid, 1);
+    char *before = snapshot(NO_QEMU_DOMID);
+    CHECK(strstr(before, "/libxl/22/device/console/1/name 20:org.example.existing (n0)\n") != NULL);
+
+    /* Refused, with one line naming the domain and the socket, and libxl's own line. */
     libxl_device_channel c;
     channel_init(&c, -1, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.plain", "/run/plain.sock");
-    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &c, NULL), 0);
-    CHECK_INT(c.devid, 1);
-    CHECK_INT(nodes_present(NO_QEMU_DOMID, 1), 3);
+    capture_clear(&logger);
+    int count = logger.count;
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &c, NULL), ERROR_FAIL);
+    char want[512];
+    snprintf(want, sizeof(want), ":libxl_device_channel_add: Domain 22:domain 22 has no running device "
+             "model (no QMP socket at %s): channel 'org.example.plain' would have no backend\n", no_socket);
+    CHECK(logged(want));
+    CHECK(capture_ends_with(&logger, "Domain 22:Unable to add channel device"));
+    CHECK_INT(logger.count, count + 2);
+    CHECK(!strncmp(logger.all, "error ", 6));
+    CHECK_INT(logger.last_level, XTL_ERROR);
+    CHECK_INT(c.devid, -1);
+    CHECK_INT(c.backend_domid, 0);
+    char *after = snapshot(NO_QEMU_DOMID);
+    CHECK_STR(after, before);
+    free(after);
+    /* A pty channel too, with a devid of its own; and the embedding API's add outside a
+     * caller's transaction (libxl's add over a caller's handle: the glue's, in the
+     * embedded libxenlight). */
+    libxl_device_channel p;
+    channel_init(&p, 5, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.pty", NULL);
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &p, NULL), ERROR_FAIL);
+    snprintf(want, sizeof(want), ":libxl_device_channel_add: Domain 22:domain 22 has no running device "
+             "model (no QMP socket at %s): channel 'org.example.pty' would have no backend\n", no_socket);
+    CHECK(logged(want));
+    capture_clear(&logger);
+    CHECK_INT(xlchannel_xs_channel_add(xs, XBT_NULL, &logger.vtable, NO_QEMU_DOMID, &p), ERROR_FAIL);
+    snprintf(want, sizeof(want), ":xlchannel_xs_channel_add: Domain 22:domain 22 has no running device "
+             "model (no QMP socket at %s): channel 'org.example.pty' would have no backend\n", no_socket);
+    CHECK(logged(want));
+    CHECK_INT(p.devid, 5);
+    /* Through ao_how's callback: the same result, given to the callback. */
     libxl_asyncop_how how = { .callback = remember };
-    CHECK_INT(libxl_device_channel_remove(ctx, NO_QEMU_DOMID, &c, &how), 0);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &c, &how), 0);
     CHECK_INT(callback_calls, 1);
+    CHECK_INT(callback_rc, ERROR_FAIL);
+    after = snapshot(NO_QEMU_DOMID);
+    CHECK_STR(after, before);
+    free(after);
+
+    /* libxl's checks come first and keep their codes. */
+    libxl_device_channel bad;
+    channel_init(&bad, -1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.existing", NULL);
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &bad, NULL), ERROR_INVAL);
+    CHECK(logged(":libxl_device_channel_add: Domain 22:domain 22 already has a channel named "
+                 "'org.example.existing' (console 1)\n"));
+    CHECK(!strstr(logger.all, "device model"));
+    libxl_device_channel_dispose(&bad);
+    channel_init(&bad, -1, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.rel", "run/rel.sock");
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &bad, NULL), ERROR_INVAL);
+    CHECK(logged(":libxl_device_channel_add: Domain 22:channel 2 has a relative path 'run/rel.sock'; "
+                 "a socket path must be absolute\n"));
+    CHECK(!strstr(logger.all, "device model"));
+    libxl_device_channel_dispose(&bad);
+    channel_init(&bad, 1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.taken", NULL);
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &bad, NULL), ERROR_DEVICE_EXISTS);
+    CHECK(logged(":libxl_device_channel_add: Domain 22:domain 22 already has console 1\n"));
+    CHECK(!strstr(logger.all, "device model"));
+    libxl_device_channel_dispose(&bad);
+    channel_init(&bad, -1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.nobe", NULL);
+    bad.backend_domname = strdup("no-such-domain");
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &bad, NULL), ERROR_INVAL);
+    CHECK(logged(":libxl_device_channel_add: Domain 22:unknown domain 'no-such-domain'\n"));
+    CHECK(!strstr(logger.all, "device model"));
+    libxl_device_channel_dispose(&bad);
+    channel_init(&bad, -1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.nodom", NULL);
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, 29, &bad, NULL), ERROR_DOMAIN_NOTFOUND);
+    CHECK(logged(":libxl_device_channel_add: Domain 29:domain 29 does not exist\n"));
+    CHECK(!strstr(logger.all, "device model"));
+    libxl_device_channel_dispose(&bad);
+    after = snapshot(NO_QEMU_DOMID);
+    CHECK_STR(after, before);
+    free(after);
+    free(before);
+
+    /* Served by a driver domain: no local device model needed, the nodes are written. */
+    libxl_device_channel drv;
+    channel_init(&drv, -1, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.drv", "/run/drv.sock");
+    drv.backend_domname = strdup("hp-driver");
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &drv, NULL), 0);
+    CHECK_STR(logger.all, "");
+    CHECK_INT(drv.devid, 2);
+    CHECK_INT(drv.backend_domid, DRIVER_DOMID);
+    CHECK_INT(nodes_present(NO_QEMU_DOMID, 2), 2); /* frontend and /libxl; the backend is 23's */
+    char *be = xs_get(xs, "/local/domain/22/device/console/2/backend");
+    CHECK_STR(be, "/local/domain/23/backend/console/22/2");
+    free(be);
+    be = xs_get(xs, "/local/domain/23/backend/console/22/2/path");
+    CHECK_STR(be, "/run/drv.sock");
+    free(be);
+
+    /* Removal needs no device model: graceful (with ao_how's callback) and forced. */
+    CHECK_INT(libxl_device_channel_remove(ctx, NO_QEMU_DOMID, &existing, &how), 0);
+    CHECK_INT(callback_calls, 2);
     CHECK_INT(callback_rc, 0);
     CHECK_INT(nodes_present(NO_QEMU_DOMID, 1), 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, NO_QEMU_DOMID, &drv, NULL), 0);
+    CHECK_INT(nodes_present(NO_QEMU_DOMID, 2), 0);
+    be = xs_get(xs, "/local/domain/23/backend/console/22/2");
+    CHECK(be == NULL);
+    free(be);
     libxl_asyncop_how by_event = { .callback = NULL };
     CHECK_INT(libxl_device_channel_destroy(ctx, NO_QEMU_DOMID, &c, &by_event), ERROR_NI);
     CHECK_INT(libxl_device_channel_remove(NULL, NO_QEMU_DOMID, &c, NULL), ERROR_INVAL);
     CHECK_INT(libxl_device_channel_destroy(ctx, NO_QEMU_DOMID, NULL, NULL), ERROR_INVAL);
 
-    /* The embedding API, forced and graceful. */
-    CHECK_INT(xlchannel_xs_channel_add(xs, XBT_NULL, &logger.vtable, NO_QEMU_DOMID, &c), 0);
+    /* The embedding API: the nodes alone inside a caller's transaction; removed forced and
+     * gracefully. */
+    CHECK_INT(xs_add_nodes(xs, &logger.vtable, NO_QEMU_DOMID, &c), 0);
+    CHECK_INT(c.devid, 1);
+    CHECK_INT(nodes_present(NO_QEMU_DOMID, 1), 3);
     CHECK_INT(xlchannel_xs_channel_remove(xs, &logger.vtable, NO_QEMU_DOMID, &c, 1), 0);
     CHECK_INT(nodes_present(NO_QEMU_DOMID, 1), 0);
     CHECK_INT(xlchannel_xs_channel_remove(xs, &logger.vtable, NO_QEMU_DOMID, &c, 0), ERROR_NOTFOUND);
@@ -358,6 +548,9 @@ static void test_without_device_model(void)
     CHECK_INT(xlchannel_xs_channel_remove(NULL, &logger.vtable, NO_QEMU_DOMID, &c, 0), ERROR_INVAL);
     CHECK_INT(xlchannel_xs_channel_remove(xs, &logger.vtable, NO_QEMU_DOMID, NULL, 0), ERROR_INVAL);
     libxl_device_channel_dispose(&c);
+    libxl_device_channel_dispose(&p);
+    libxl_device_channel_dispose(&drv);
+    libxl_device_channel_dispose(&existing);
 }
 
 /* qemu gone (killed: its QMP socket file stays): add fails and writes nothing; graceful
@@ -438,6 +631,7 @@ int main(void)
         test_graceful_protocol();
         test_chardev_id_taken();
         test_xenstore_fails_after_chardev_add();
+        test_checks_before_chardev();
         test_without_device_model();
         test_qemu_gone();
     }

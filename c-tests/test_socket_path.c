@@ -1,6 +1,8 @@
 /* libxl_device_channel_add refuses a socket channel whose path is not absolute (an addition
  * to libxl 4.17's checks, ERROR_INVAL) and writes nothing; an absolute path and a pty are
- * added. Under ASan/LSan in the real-xenstored test bed (--no-preload). */
+ * added. Under ASan/LSan in the real-xenstored test bed (--no-preload). The channels are
+ * served by a driver domain: no device model runs here, and hot-adding a channel served by
+ * dom0 would need one (the paths are checked before that: c-tests/test_hotplug.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,8 @@
 
 static struct capture_logger logger;
 static libxl_ctx *ctx;
+
+#define DRIVER_DOMID 3
 
 static int add(unsigned domid, libxl_channel_connection conn, const char *path, int *devid)
 {
@@ -23,6 +27,7 @@ static int add(unsigned domid, libxl_channel_connection conn, const char *path, 
     c.name = strdup(name);
     libxl_device_channel_init_connection(&c, conn);
     if (path) c.u.socket.path = strdup(path);
+    c.backend_domid = DRIVER_DOMID;
     capture_clear(&logger);
     int rc = libxl_device_channel_add(ctx, domid, &c, NULL);
     *devid = c.devid;
@@ -38,6 +43,7 @@ int main(void)
     CHECK_INT(libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)&logger), 0);
     if (!xs || !ctx) return check_summary("test_socket_path");
     CHECK_INT(register_domain(xs, 9, "guest9"), 0);
+    CHECK_INT(register_domain(xs, DRIVER_DOMID, "driver-dom"), 0);
 
     static const struct { const char *path, *message; } refused[] = {
         { "run/agent.sock",
@@ -64,6 +70,9 @@ int main(void)
     CHECK_INT(devid, 2);
     char *path = xs_get(xs, "/libxl/9/device/console/1/path");
     CHECK_STR(path, "/run/agent.sock");
+    free(path);
+    path = xs_get(xs, "/libxl/9/device/console/1/backend");
+    CHECK_STR(path, "/local/domain/3/backend/console/9/1");
     free(path);
 
     libxl_ctx_free(ctx);

@@ -1,7 +1,15 @@
 /* Channels in a real xenstore (the Debian 4.17 xenstored of the test bed, reached through
  * the real libxenstore): add, list, getinfo, permissions, failures, duplicate names, a
  * hostile guest, concurrent writers (processes, threads, contexts, the embedding API),
- * completion callbacks and the embedding API. Runs under ASan/LSan. */
+ * completion callbacks and the embedding API. Runs under ASan/LSan.
+ *
+ * No device model runs here, so a hot add of a channel served by dom0 is refused (the
+ * strict rule, c-tests/test_hotplug.c): the layout tests write their dom0-served channels'
+ * nodes through the embedding API in a transaction of their own (xs_add_nodes, the
+ * xenstore layer alone), and the hot adds that must succeed (concurrent writers, ao_how)
+ * add channels served by a driver domain, which need no local device model. Refusals
+ * (libxl's checks, devids and names taken) come before the device-model check and go
+ * through libxl_device_channel_add itself. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,7 +46,10 @@ static void channel_init(libxl_device_channel *c, const char *name,
     if (path) c->u.socket.path = strdup(path);
 }
 
-/* Add one channel; returns rc and leaves the chosen devid in *devid. */
+/* The driver domain the hot-added channels of this test are served by. */
+#define DRIVER_DOMID 3
+
+/* Hot-add one channel; returns rc and leaves the chosen devid in *devid. */
 static int add(unsigned domid, const char *name, libxl_channel_connection conn,
                const char *path, int devid_in, const char *backend, int *devid_out)
 {
@@ -52,11 +63,24 @@ static int add(unsigned domid, const char *name, libxl_channel_connection conn,
     return rc;
 }
 
+/* Write one channel served by dom0 (the nodes alone: xs_add_nodes); as add. */
+static int add_nodes(unsigned domid, const char *name, libxl_channel_connection conn,
+                     const char *path, int devid_in, int *devid_out)
+{
+    libxl_device_channel c;
+    channel_init(&c, name, conn, path);
+    c.devid = devid_in;
+    int rc = xs_add_nodes(xs, &logger.vtable, domid, &c);
+    if (devid_out) *devid_out = c.devid;
+    libxl_device_channel_dispose(&c);
+    return rc;
+}
+
 static void test_layout_and_permissions(void)
 {
     int devid = 0;
     CHECK_INT(register_domain(xs, 5, "guest5"), 0);
-    CHECK_INT(add(5, "org.example.pty", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(5, "org.example.pty", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, &devid), 0);
     CHECK_INT(devid, 1);
 
     const char *fe = "/local/domain/5/device/console/1";
@@ -88,8 +112,8 @@ static void test_layout_and_permissions(void)
     check_node(AT(lx, "name"), "org.example.pty", "n0");
     CHECK(xs_get(xs, AT(be, "path")) == NULL);
 
-    CHECK_INT(add(5, "org.example.sock", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/x y,z.sock",
-                  -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(5, "org.example.sock", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/x y,z.sock",
+                        -1, &devid), 0);
     CHECK_INT(devid, 2);
     check_node("/local/domain/5/device/console/2/output", "chardev:libxl-channel2", "n0,r5");
     check_node("/local/domain/0/backend/console/5/2/path", "/run/x y,z.sock", "n0,r5");
@@ -97,9 +121,9 @@ static void test_layout_and_permissions(void)
     check_node("/libxl/5/device/console/2/connection", "socket", "n0");
 
     /* Explicit devids: a gap is kept, an existing one refused. */
-    CHECK_INT(add(5, "org.example.four", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 4, NULL, &devid), 0);
+    CHECK_INT(add_nodes(5, "org.example.four", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 4, &devid), 0);
     CHECK_INT(devid, 4);
-    CHECK_INT(add(5, "org.example.three", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(5, "org.example.three", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, &devid), 0);
     CHECK_INT(devid, 3);
     CHECK_INT(add(5, "dup", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 2, NULL, NULL), ERROR_DEVICE_EXISTS);
     CHECK(capture_ends_with(&logger, "Domain 5:Unable to add channel device"));
@@ -268,7 +292,7 @@ static void test_raw_bytes(void)
 {
     CHECK_INT(register_domain(xs, 13, "guest13"), 0);
     int devid = 0;
-    CHECK_INT(add(13, "bad\xff\xfe-name", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/\xe9t\xe9", -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(13, "bad\xff\xfe-name", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/\xe9t\xe9", -1, &devid), 0);
     check_node("/local/domain/13/device/console/1/name", "bad\xff\xfe-name", "n0,r13");
     check_node("/local/domain/0/backend/console/13/1/path", "/run/\xe9t\xe9", "n0,r13");
     int num = 0;
@@ -285,7 +309,7 @@ static void test_raw_bytes(void)
 static void test_bad_libxl_copy(void)
 {
     CHECK_INT(register_domain(xs, 8, "guest8"), 0);
-    CHECK_INT(add(8, "ok", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), 0);
+    CHECK_INT(add_nodes(8, "ok", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL), 0);
     xs_put(xs, "/libxl/8/device/console/2/name", "bad");
     xs_put(xs, "/libxl/8/device/console/2/connection", "serial");
     int num = 7;
@@ -313,6 +337,7 @@ static int write_channels(unsigned domid, const char *tag, int w, int each)
         char name[48];
         snprintf(name, sizeof(name), "%s.%d.%d", tag, w, i);
         channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+        ch.backend_domid = DRIVER_DOMID;
         failures += libxl_device_channel_add(c, domid, &ch, NULL) != 0;
         libxl_device_channel_dispose(&ch);
     }
@@ -381,6 +406,7 @@ static void *writer_thread(void *arg)
         char name[48];
         snprintf(name, sizeof(name), "embed.%d.%d", wr->w, i);
         channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+        ch.backend_domid = DRIVER_DOMID;
         wr->failures += xlchannel_xs_channel_add(h, XBT_NULL, NULL, wr->domid, &ch) != 0;
         libxl_device_channel_dispose(&ch);
     }
@@ -422,6 +448,7 @@ static void test_interleaved_contexts(void)
             char name[48];
             snprintf(name, sizeof(name), "ctx.%d.%d", k, i);
             channel_init(&ch, name, LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+            ch.backend_domid = DRIVER_DOMID;
             failures += libxl_device_channel_add(c[k], 16, &ch, NULL) != 0;
             CHECK_INT(ch.devid, i * CONTEXTS + k + 1);
             libxl_device_channel_dispose(&ch);
@@ -465,12 +492,12 @@ static void test_duplicate_names(void)
     capture_clear(&logger);
     CHECK_INT(add(19, "org.foreign", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
     CHECK(strstr(logger.all, "Domain 19:domain 19 already has a channel named 'org.foreign' (console 3)\n") != NULL);
-    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, &devid), 0);
     CHECK_INT(devid, 1);
     xs_rm(xs, XBT_NULL, "/libxl/19/device/console/1");
     xs_rm(xs, XBT_NULL, "/local/domain/19/device/console/1");
     xs_rm(xs, XBT_NULL, "/local/domain/0/backend/console/19/1");
-    CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 2, NULL, &devid), 0);
+    CHECK_INT(add_nodes(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 2, &devid), 0);
     CHECK_INT(devid, 2);
     CHECK_INT(add(19, "org.gone", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, NULL), ERROR_INVAL);
 
@@ -528,7 +555,7 @@ static void test_guest_planted_consoles(void)
     CHECK_INT(xs_put(xs, "/local/domain/18/device/console/1/name", "planted"), 0);
     CHECK_INT(xs_put(xs, "/local/domain/18/device/console/junk/name", "planted"), 0);
     int devid = 0;
-    CHECK_INT(add(18, "org.example.real", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, NULL, &devid), 0);
+    CHECK_INT(add_nodes(18, "org.example.real", LIBXL_CHANNEL_CONNECTION_PTY, NULL, -1, &devid), 0);
     CHECK_INT(devid, 2);
     CHECK_INT(add(18, "x", LIBXL_CHANNEL_CONNECTION_PTY, NULL, 1, NULL, NULL), ERROR_DEVICE_EXISTS);
     check_node("/local/domain/18/device/console/1/name", "planted", NULL);
@@ -554,6 +581,7 @@ static void test_ao_how(void)
     libxl_device_channel c;
     libxl_asyncop_how how = { .callback = on_done, .u.for_callback = &callback_rc };
     channel_init(&c, "org.example.cb", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    c.backend_domid = DRIVER_DOMID;
     CHECK_INT(libxl_device_channel_add(ctx, 6, &c, &how), 0);
     CHECK_INT(callback_calls, 1);
     CHECK_INT(callback_rc, 0);
@@ -569,6 +597,7 @@ static void test_ao_how(void)
 
     libxl_asyncop_how by_event = { .callback = NULL, .u.for_event = 42 };
     channel_init(&c, "org.example.ev", LIBXL_CHANNEL_CONNECTION_PTY, NULL);
+    c.backend_domid = DRIVER_DOMID;
     CHECK_INT(libxl_device_channel_add(ctx, 6, &c, &by_event), ERROR_NI);
     CHECK(capture_ends_with(&logger, "completion by libxl event is not supported; pass a callback or NULL ao_how"));
     CHECK_INT(c.devid, -1);

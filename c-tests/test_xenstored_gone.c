@@ -144,10 +144,14 @@ int main(void)
         return 2;
     }
     CHECK_INT(register_domain(xs, 4, "guest4"), 0);
+    CHECK_INT(register_domain(xs, 3, "driver3"), 0);
     libxl_device_channel c;
     libxl_device_channel_init(&c);
     c.name = strdup("org.example.gone");
     libxl_device_channel_init_connection(&c, LIBXL_CHANNEL_CONNECTION_PTY);
+    /* Served by a driver domain: no device model runs here (one served by dom0 would need
+     * one, c-tests/test_hotplug.c). */
+    c.backend_domid = 3;
     CHECK_INT(libxl_device_channel_add(ctx, 4, &c, NULL), 0);
 
     pid_t daemon = (pid_t)atoi(pid_text);

@@ -61,4 +61,35 @@ static inline const char *xs_perms_text(struct xs_handle *xs, const char *path, 
     return buf;
 }
 
+#ifdef XLCHANNEL_LIBXL_CHANNEL_EMBED_H
+#include <errno.h>
+#include <stdbool.h>
+
+/* Write a channel's nodes only, as domain creation does (no device model is told): the
+ * embedding API inside a transaction of the test's own, committed, and restarted when
+ * xenstored reports a conflict. libxl's result code. */
+static inline int xs_add_nodes(struct xs_handle *xs, xentoollog_logger *lg, unsigned domid,
+                               libxl_device_channel *c)
+{
+    int devid = c->devid;
+    uint32_t backend = c->backend_domid;
+    for (int attempt = 0; attempt < 20; attempt++) {
+        c->devid = devid;
+        c->backend_domid = backend;
+        xs_transaction_t t = xs_transaction_start(xs);
+        if (t == XBT_NULL) return ERROR_FAIL;
+        int rc = xlchannel_xs_channel_add(xs, t, lg, domid, c);
+        if (rc) {
+            xs_transaction_end(xs, t, true);
+            c->devid = devid;
+            return rc;
+        }
+        if (xs_transaction_end(xs, t, false)) return 0;
+        if (errno != EAGAIN) break;
+    }
+    c->devid = devid;
+    return ERROR_FAIL;
+}
+#endif
+
 #endif

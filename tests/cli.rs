@@ -7,6 +7,11 @@
 //! and the preloaded shim answers xl's hypervisor calls. xl resolves a domain name through
 //! the hypervisor's domain list, which the shim takes from `XLCHANNEL_SHIM_DOMAINS`; each
 //! test passes the domids it registered. Tests run in parallel, so each uses its own domids.
+//!
+//! `add` of a channel served by dom0 needs the domain's device model (the strict hot-add
+//! rule): the tests that add such channels start a real qemu for each of those domains
+//! ([`DeviceModels`]), and their socket channels live in its directory, since qemu creates
+//! the sockets.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -79,6 +84,104 @@ fn real_xl(args: &[&str], domains: &str, dir: Option<&PathBuf>) -> Run {
     got
 }
 
+/// Real qemus as the device models of a test's domains (Debian's, `-machine none`, QMP on
+/// `<dir>/qmp-libxl-<domid>`, libxl's socket), with `dir` as the `XLCHANNEL_RUN_DIR` of the
+/// `xlchannel` runs they serve. Dropping them kills each qemu and removes the directory.
+struct DeviceModels {
+    dir: PathBuf,
+    qemus: Vec<std::process::Child>,
+}
+
+impl DeviceModels {
+    fn new(tag: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("xlchannel-cli-dm-{tag}.{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        DeviceModels {
+            dir,
+            qemus: Vec::new(),
+        }
+    }
+
+    /// A qemu for `domid`, once its QMP socket exists (bounded wait).
+    fn start(&mut self, domid: u32) {
+        let qmp = self.dir.join(format!("qmp-libxl-{domid}"));
+        let qemu = std::env::var("XLCHANNEL_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+        let mut child = Command::new(qemu)
+            .args([
+                "-machine",
+                "none",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-qmp",
+            ])
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()))
+            .env_remove("LD_PRELOAD")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting qemu-system-x86_64");
+        // Generous: the machine may be busy; a qemu that exits fails at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !qmp.exists() {
+            let exited = child.try_wait().expect("polling qemu");
+            if exited.is_some() || std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "qemu for domain {domid} did not create {} ({status:?})",
+                    qmp.display()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.qemus.push(child);
+    }
+
+    /// A path in the directory (for socket channels).
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_owned()
+    }
+
+    fn qmp_socket(&self, domid: u32) -> String {
+        self.path(&format!("qmp-libxl-{domid}"))
+    }
+
+    /// Our command, with these device models.
+    fn ours(&self, args: &[&str]) -> Run {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        run(
+            OsStr::new(env!("CARGO_BIN_EXE_xlchannel")),
+            &args,
+            &[("XLCHANNEL_RUN_DIR", self.dir.to_str().unwrap())],
+            None,
+        )
+    }
+}
+
+impl Drop for DeviceModels {
+    fn drop(&mut self) {
+        for qemu in &mut self.qemus {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The pty path a hot add recorded for console `devid` (qemu's).
+fn tty(xs: &XenStore, domid: u32, devid: i32) -> String {
+    let tty = read(
+        xs,
+        &format!("/local/domain/{domid}/device/console/{devid}/tty"),
+    )
+    .expect("a hot-added pty has its tty");
+    let tty = String::from_utf8(tty).unwrap();
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
+    tty
+}
+
 fn store() -> XenStore {
     XenStore::open().expect("no xenstored: run inside testbed/with-xenstored.sh")
 }
@@ -123,34 +226,41 @@ fn list_matches_real_xl_channel_list() {
     register(&xs, 43, "cli-empty");
     register(&xs, 44, "cli-odd");
     register(&xs, 45, "cli-broken");
+    let mut dm = DeviceModels::new("list");
+    for domid in [41, 42, 44, 45] {
+        dm.start(domid);
+    }
     let add = |domain: &str, specs: &[&str], devids: &str| {
         let mut args = vec!["add", domain];
         args.extend_from_slice(specs);
-        expect(&ours(&args), 0, devids, "");
+        expect(&dm.ours(&args), 0, devids, "");
     };
+    let web_agent = format!(
+        "connection=socket,name=org.web.agent,path={}",
+        dm.path("web agent.sock")
+    );
     add(
         "cli-web",
         &[
-            "connection=socket,name=org.web.agent,path=/run/web agent.sock",
+            &web_agent,
             "connection=pty,name=org.web.console",
             "connection=pty,name=org.web.log",
         ],
         "1\n2\n3\n",
     );
     add("42", &["connection=pty,name=org.db"], "1\n");
+    let c = format!("connection=socket,name=c,path={}", dm.path("c"));
     add(
         "cli-odd",
-        &[
-            "connection=pty,name=a",
-            "connection=pty,name=b",
-            "connection=socket,name=c,path=/c",
-        ],
+        &["connection=pty,name=a", "connection=pty,name=b", &c],
         "1\n2\n3\n",
     );
     add("cli-broken", &["connection=pty,name=x"], "1\n");
+    // The ptys qemu opened for consoles the test leaves alone.
+    let (web_log_tty, odd_b_tty) = (tty(&xs, 41, 3), tty(&xs, 44, 2));
     // What a running guest and its backend leave in the frontend: state, event channel,
-    // ring reference, and the pty qemu allocated (a path with non-ASCII bytes, padded by
-    // bytes as printf pads it).
+    // ring reference, and a pty path (one with non-ASCII bytes, padded by bytes as printf
+    // pads it).
     for (key, value) in [
         ("state", "4"),
         ("port", "17"),
@@ -220,7 +330,7 @@ fn list_matches_real_xl_channel_list() {
              1   0  4     17     8        pty        {}\n\
              2   0  1     -5     -1       pty        {}\n",
             pad("/dev/pts/7"),
-            pad("")
+            pad(&web_log_tty)
         ),
         "",
     );
@@ -231,7 +341,7 @@ fn list_matches_real_xl_channel_list() {
         &format!(
             "{HEADER}1   -1 1     -1     -1       pty        {}\n\
              2   0  1     -1     -1       socket     \n",
-            pad("")
+            pad(&odd_b_tty)
         ),
         "",
     );
@@ -290,12 +400,16 @@ fn add_prints_console_devids_and_xl_messages() {
     let xs = store();
     register(&xs, 51, "cli-add");
     register(&xs, 52, "cli-driver");
+    let mut dm = DeviceModels::new("add");
+    dm.start(51);
+    let a_sock = dm.path("a.sock");
+    let ours = |args: &[&str]| dm.ours(args);
 
     expect(
         &ours(&[
             "add",
             "cli-add",
-            "connection=socket,name=org.a,path=/run/a.sock,foo=1",
+            &format!("connection=socket,name=org.a,path={a_sock},foo=1"),
             " name = org.b , connection = pty , path = /ignored ",
         ]),
         0,
@@ -314,7 +428,7 @@ fn add_prints_console_devids_and_xl_messages() {
     );
     assert_eq!(
         read(&xs, "/libxl/51/device/console/1/path").as_deref(),
-        Some(&b"/run/a.sock"[..])
+        Some(a_sock.as_bytes())
     );
 
     // SPECs xl refuses: xl's messages (each on its own line), nothing added.
@@ -369,11 +483,134 @@ fn add_prints_console_devids_and_xl_messages() {
     assert_eq!(xl.stdout.lines().count(), 4);
 }
 
+/// The strict rule: a domain without a device model gets no channel served by dom0 (exit
+/// status 1, one line naming the domain and the QMP socket, nothing written), after
+/// libxl's checks; channels served by a driver domain are added; removal still works.
+#[test]
+fn add_needs_a_device_model_for_channels_served_here() {
+    let xs = store();
+    register(&xs, 55, "cli-no-dm");
+    register(&xs, 67, "cli-no-dm-driver");
+    let dm = DeviceModels::new("no-dm");
+    let no_dm = |channel: &str| {
+        format!(
+            "xlchannel add: domain 55 has no running device model (no QMP socket at {}): \
+             channel '{channel}' would have no backend\n",
+            dm.qmp_socket(55)
+        )
+    };
+    let untouched = || {
+        for path in [
+            "/libxl/55",
+            "/local/domain/55/device/console",
+            "/local/domain/0/backend/console/55",
+        ] {
+            assert_eq!(read(&xs, path), None, "{path}");
+        }
+        assert_eq!(
+            read(&xs, "/local/domain/55/device").as_deref(),
+            Some(&b""[..])
+        );
+    };
+    let sock = dm.path("p.sock");
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            &format!("connection=socket,name=org.s,path={sock}"),
+        ]),
+        1,
+        "",
+        &no_dm("org.s"),
+    );
+    // A driver domain's channel with one served here: all or none, the local one named.
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            "backend=cli-no-dm-driver,connection=pty,name=org.d",
+            "connection=pty,name=org.p",
+        ]),
+        1,
+        "",
+        &no_dm("org.p"),
+    );
+    untouched();
+    assert!(!std::path::Path::new(&sock).exists());
+    // The default run dir when XLCHANNEL_RUN_DIR is not set.
+    expect(
+        &ours(&["add", "55", "connection=pty,name=org.p"]),
+        1,
+        "",
+        "xlchannel add: domain 55 has no running device model (no QMP socket at \
+         /var/run/xen/qmp-libxl-55): channel 'org.p' would have no backend\n",
+    );
+    // From an xl config: xl's warnings, then the same line.
+    let cfg = dm.path("guest.cfg");
+    std::fs::write(
+        &cfg,
+        format!("{GUEST}channel = [ \"connection=pty,name=org.cfg,speed=9\" ]\n"),
+    )
+    .unwrap();
+    expect(
+        &dm.ours(&["add", "55", "--config", &cfg]),
+        1,
+        "",
+        &format!(
+            "unknown channel parameter 'speed', ignoring\n{}",
+            no_dm("org.cfg")
+        ),
+    );
+    untouched();
+    // Served by the driver domain only: added, no device model needed here.
+    expect(
+        &dm.ours(&[
+            "add",
+            "55",
+            "backend=cli-no-dm-driver,connection=pty,name=org.d",
+        ]),
+        0,
+        "1\n",
+        "",
+    );
+    assert_eq!(
+        read(&xs, "/local/domain/55/device/console/1/backend").as_deref(),
+        Some(&b"/local/domain/67/backend/console/55/1"[..])
+    );
+    // libxl's checks come first: their messages, not the device model's.
+    for (spec, stderr) in [
+        (
+            "connection=pty,name=org.d",
+            "xlchannel add: domain 55 already has a channel named 'org.d' (console 1)\n",
+        ),
+        (
+            "connection=socket,name=org.r,path=r.sock",
+            "xlchannel add: channel 2 has a relative path 'r.sock'; a socket path must be absolute\n",
+        ),
+        (
+            "backend=nope,connection=pty,name=org.n",
+            "xlchannel add: unknown domain 'nope'\n",
+        ),
+        ("connection=pty", "xlchannel add: channel 2 has no name\n"),
+    ] {
+        expect(&dm.ours(&["add", "55", spec]), 1, "", stderr);
+    }
+    assert_eq!(read(&xs, "/libxl/55/device/console/2"), None);
+    // Removal needs no device model.
+    expect(&dm.ours(&["remove", "55", "org.d"]), 0, "", "");
+    assert_eq!(read(&xs, "/libxl/55/device/console"), Some(Vec::new()));
+    assert_eq!(read(&xs, "/local/domain/67/backend/console/55/1"), None);
+}
+
 #[test]
 fn add_takes_only_existing_domains_in_range() {
     let xs = store();
     register(&xs, 5, "cli-five");
     register(&xs, 32751, "cli-last");
+    let mut dm = DeviceModels::new("range");
+    dm.start(5);
+    dm.start(32751);
+    let ours = |args: &[&str]| dm.ours(args);
     // xl's strtoul would make these dom0 (an empty string, 2^32) and domain 5 (2^32 + 5).
     for (domain, stderr) in [
         ("", "xlchannel add: DOMAIN is empty; give a domid or a domain name\n"),
@@ -446,6 +683,9 @@ fn add_takes_only_existing_domains_in_range() {
 fn add_refuses_relative_socket_paths() {
     let xs = store();
     register(&xs, 53, "cli-paths");
+    let mut dm = DeviceModels::new("paths");
+    dm.start(53);
+    let ours = |args: &[&str]| dm.ours(args);
     for (spec, stderr) in [
         (
             "connection=socket,name=r,path=run/agent.sock",
@@ -473,6 +713,9 @@ fn add_refuses_relative_socket_paths() {
 fn add_from_an_xl_config() {
     let xs = store();
     register(&xs, 54, "cli-config");
+    let mut dm = DeviceModels::new("config");
+    dm.start(54);
+    let ours = |args: &[&str]| dm.ours(args);
     let dir = std::env::temp_dir().join(format!("xlchannel-cli-add.{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = |name: &str, text: &str| {
@@ -482,8 +725,11 @@ fn add_from_an_xl_config() {
     };
     let good = file(
         "good.cfg",
-        "channel = [ \"connection=socket,name=org.cfg.agent,path=/run/agent.sock,speed=9\",\n\
-                     \"connection=pty,name=org.cfg.console\" ]\n",
+        &format!(
+            "channel = [ \"connection=socket,name=org.cfg.agent,path={},speed=9\",\n\
+                         \"connection=pty,name=org.cfg.console\" ]\n",
+            dm.path("org.cfg.sock")
+        ),
     );
     let warning = "unknown channel parameter 'speed', ignoring\n";
     // The same warnings as `config` (which matches `xl -N create`), then the devids.
@@ -507,8 +753,9 @@ fn add_from_an_xl_config() {
         file(
             name,
             &format!(
-                "channel = [ \"connection=socket,name={prefix}.agent,path=/run/agent.sock,speed=9\",\n\
-                             \"connection=pty,name={prefix}.console\" ]\n"
+                "channel = [ \"connection=socket,name={prefix}.agent,path={},speed=9\",\n\
+                             \"connection=pty,name={prefix}.console\" ]\n",
+                dm.path(&format!("{prefix}.sock"))
             ),
         )
     };
@@ -522,7 +769,7 @@ fn add_from_an_xl_config() {
     );
     assert_eq!(
         read(&xs, "/libxl/54/device/console/1/path").as_deref(),
-        Some(&b"/run/agent.sock"[..])
+        Some(dm.path("org.cfg.sock").as_bytes())
     );
     assert_eq!(
         read(&xs, "/libxl/54/device/console/6/name").as_deref(),
@@ -613,11 +860,15 @@ fn list_json_shows_names_paths_backends_and_states() {
     register(&xs, 72, "cli-json-drv");
     register(&xs, 73, "cli-json-none");
     register(&xs, 74, "cli-json-bad");
+    let mut dm = DeviceModels::new("json");
+    dm.start(71);
+    dm.start(74);
+    let agent_path = dm.path("a \"b\".sock");
     expect(
-        &ours(&[
+        &dm.ours(&[
             "add",
             "cli-json",
-            "connection=socket,name=org.json.agent,path=/run/a \"b\".sock",
+            &format!("connection=socket,name=org.json.agent,path={agent_path}"),
             "connection=pty,name=org.json.console",
             "backend=cli-json-drv,connection=pty,name=org.json.drv",
         ]),
@@ -625,11 +876,17 @@ fn list_json_shows_names_paths_backends_and_states() {
         "1\n2\n3\n",
         "",
     );
-    expect(&ours(&["add", "74", "connection=pty,name=b"]), 0, "1\n", "");
+    expect(
+        &dm.ours(&["add", "74", "connection=pty,name=b"]),
+        0,
+        "1\n",
+        "",
+    );
     // What a running guest and its backends leave in the frontend.
     write(&xs, "/local/domain/71/device/console/1/state", b"4");
     write(&xs, "/local/domain/71/device/console/2/tty", b"/dev/pts/3");
-    let channels = "[\n    {\n        \"domid\": 71,\n        \"devid\": 1,\n        \"name\": \"org.json.agent\",\n        \"connection\": \"socket\",\n        \"path\": \"/run/a \\\"b\\\".sock\",\n        \"backend_domid\": 0,\n        \"state\": 4\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 2,\n        \"name\": \"org.json.console\",\n        \"connection\": \"pty\",\n        \"path\": \"/dev/pts/3\",\n        \"backend_domid\": 0,\n        \"state\": 1\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 3,\n        \"name\": \"org.json.drv\",\n        \"connection\": \"pty\",\n        \"path\": null,\n        \"backend_domid\": 72,\n        \"state\": 1\n    }\n]\n";
+    let channels = &"[\n    {\n        \"domid\": 71,\n        \"devid\": 1,\n        \"name\": \"org.json.agent\",\n        \"connection\": \"socket\",\n        \"path\": \"AGENT\",\n        \"backend_domid\": 0,\n        \"state\": 4\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 2,\n        \"name\": \"org.json.console\",\n        \"connection\": \"pty\",\n        \"path\": \"/dev/pts/3\",\n        \"backend_domid\": 0,\n        \"state\": 1\n    },\n    {\n        \"domid\": 71,\n        \"devid\": 3,\n        \"name\": \"org.json.drv\",\n        \"connection\": \"pty\",\n        \"path\": null,\n        \"backend_domid\": 72,\n        \"state\": 1\n    }\n]\n"
+        .replace("AGENT", &agent_path.replace('"', "\\\""));
     expect(&ours(&["list", "--json", "cli-json"]), 0, channels, "");
     expect(&ours(&["list", "--json", "71", "73"]), 0, channels, "");
     expect(&ours(&["list", "--json", "73"]), 0, "[\n\n]\n", "");
@@ -678,13 +935,17 @@ fn dm_args_are_shell_words_of_the_chardev_arguments() {
     let xs = store();
     register(&xs, 61, "cli-dm");
     register(&xs, 62, "cli-dm-none");
+    let mut dm = DeviceModels::new("dm");
+    dm.start(61);
+    let d = dm.path("");
+    let d = d.trim_end_matches('/');
     expect(
-        &ours(&[
+        &dm.ours(&[
             "add",
             "cli-dm",
-            "connection=socket,name=org.a,path=/run/a.sock",
+            &format!("connection=socket,name=org.a,path={d}/a.sock"),
             "connection=pty,name=org.b",
-            "connection=socket,name=org.c,path=/run/it's here",
+            &format!("connection=socket,name=org.c,path={d}/it's here"),
         ]),
         0,
         "1\n2\n3\n",
@@ -693,9 +954,11 @@ fn dm_args_are_shell_words_of_the_chardev_arguments() {
     // A path with a comma: qemu's option syntax doubles it (the SPEC parser cannot produce
     // one, libxl's add can).
     write(&xs, "/libxl/61/device/console/1/path", b"/run/a,b.sock");
-    let line = "-chardev socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off \
-                -chardev pty,id=libxl-channel2 \
-                -chardev 'socket,id=libxl-channel3,path=/run/it'\\''s here,server=on,wait=off'\n";
+    let line = &format!(
+        "-chardev socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off \
+         -chardev pty,id=libxl-channel2 \
+         -chardev 'socket,id=libxl-channel3,path={d}/it'\\''s here,server=on,wait=off'\n"
+    );
     expect(&ours(&["dm-args", "61"]), 0, line, "");
     expect(&ours(&["dm-args", "cli-dm"]), 0, line, "");
 
@@ -710,9 +973,11 @@ fn dm_args_are_shell_words_of_the_chardev_arguments() {
         .expect("running sh");
     assert_eq!(
         String::from_utf8_lossy(&words.stdout),
-        "[-chardev]\n[socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off]\n\
-         [-chardev]\n[pty,id=libxl-channel2]\n\
-         [-chardev]\n[socket,id=libxl-channel3,path=/run/it's here,server=on,wait=off]\n"
+        format!(
+            "[-chardev]\n[socket,id=libxl-channel1,path=/run/a,,b.sock,server=on,wait=off]\n\
+             [-chardev]\n[pty,id=libxl-channel2]\n\
+             [-chardev]\n[socket,id=libxl-channel3,path={d}/it's here,server=on,wait=off]\n"
+        )
     );
 
     expect(&ours(&["dm-args", "cli-dm-none"]), 0, "", "");
@@ -930,12 +1195,16 @@ fn console_dirs(xs: &XenStore, domid: u32, devid: i32) -> usize {
 fn remove_by_devid_or_name_and_its_errors() {
     let xs = store();
     register(&xs, 56, "cli-remove");
+    let mut dm = DeviceModels::new("remove");
+    dm.start(56);
+    let ours = |args: &[&str]| dm.ours(args);
+    let two = dm.path("two.sock");
     expect(
         &ours(&[
             "add",
             "cli-remove",
             "connection=pty,name=org.one",
-            "connection=socket,name=org.two,path=/run/two.sock",
+            &format!("connection=socket,name=org.two,path={two}"),
             "connection=pty,name=org.three",
         ]),
         0,

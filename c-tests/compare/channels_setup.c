@@ -1,11 +1,13 @@
 /* Writes the channel sets the list/getinfo comparison reads: most through xlchannel's
- * libxl_device_channel_add, some "the libxl way" by another writer (raw xenstore writes,
+ * xlchannel_xs_channel_add (the nodes alone, in a transaction of ours: no device model
+ * runs here, and a hot add of a dom0-served channel would need one), some "the libxl way" by another writer (raw xenstore writes,
  * as libxl 4.17 or a buggy toolstack would leave them), some then vandalised as a guest
  * could. Run once per test bed, before channels_read (real and ours). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "libxl_channel.h"
+#include "libxl_channel_embed.h"
 #include "../xs_helpers.h"
 
 static libxl_ctx *ctx;
@@ -20,7 +22,7 @@ static void add(unsigned domid, const char *name, int conn, const char *path, co
     libxl_device_channel_init_connection(&c, conn);
     if (path) c.u.socket.path = strdup(path);
     if (backend) c.backend_domname = strdup(backend);
-    if (libxl_device_channel_add(ctx, domid, &c, NULL)) {
+    if (xs_add_nodes(xs, NULL, domid, &c)) {
         fprintf(stderr, "add %s to %u failed\n", name, domid);
         failures++;
     }

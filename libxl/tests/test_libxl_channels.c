@@ -4,10 +4,14 @@
  * channel steps inside libxl against the test bed's xenstored, and checks what they left:
  * console nodes and permissions, devids and backend domids written back, the answer of
  * libxl__need_xenpv_qemu and the qemu -chardev arguments. Then libxl's own add, remove and
- * destroy of a running domain's channel (the glue's AO wrappers around xlchannel).
+ * destroy of a running domain's channel (the glue's AO wrappers around xlchannel): through
+ * a real qemu as the domain's device model; without one (the strict rule: a channel served
+ * by dom0 refused with nothing written, one served by a driver domain added); and removal
+ * without a device model.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libxl.h>
 #include <xenstore.h>
@@ -15,7 +19,9 @@
 #include "libxl_channel_embed.h"
 #include "libxl_test_channels.h"
 #include "check.h"
+#include "capture_logger.h"
 #include "xs_helpers.h"
+#include "qemu_helpers.h"
 
 static struct xs_handle *xs;
 
@@ -84,29 +90,186 @@ static int nodes_present(unsigned domid, int devid)
     return n;
 }
 
-/* Hotplug and unplug through libxl's own entry points (no device model for this domain:
- * the nodes only; the device-model side is c-tests/test_hotplug.c's). */
+/* The lines logged at error level (the capture logger's "error " lines). */
+static int error_lines(const char *all)
+{
+    int n = 0;
+    for (const char *line = all; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "")
+        n += !strncmp(line, "error ", 6);
+    return n;
+}
+
+/* Every node at and under `path` (value bytes and permissions), depth first. */
+static void dump_tree(FILE *out, const char *path)
+{
+    unsigned len = 0, num = 0;
+    char *value = xs_read(xs, XBT_NULL, path, &len), perms[256];
+    if (!value) {
+        fprintf(out, "%s absent\n", path);
+        return;
+    }
+    fprintf(out, "%s %u:", path, len);
+    fwrite(value, 1, len, out);
+    fprintf(out, " (%s)\n", xs_perms_text(xs, path, perms, sizeof(perms)));
+    free(value);
+    char **children = xs_directory(xs, XBT_NULL, path, &num);
+    for (unsigned i = 0; children && i < num; i++) {
+        char child[512];
+        snprintf(child, sizeof(child), "%s/%s", path, children[i]);
+        dump_tree(out, child);
+    }
+    free(children);
+}
+
+/* The domain's subtree, its dom0 backend directory and /libxl/<domid> (malloc'd). */
+static char *snapshot(unsigned domid)
+{
+    char *text = NULL, path[128];
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    dump_tree(out, path);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/console/%u", domid);
+    dump_tree(out, path);
+    snprintf(path, sizeof(path), "/libxl/%u", domid);
+    dump_tree(out, path);
+    fclose(out);
+    return text;
+}
+
+/* Hot add and unplug through libxl's own entry points, with a real qemu as domain 66's
+ * device model (its QMP socket where xlchannel looks, XLCHANNEL_RUN_DIR): the socket listens
+ * when add returns and is gone after remove; the device-model details are
+ * c-tests/test_hotplug.c's. */
 static void test_add_remove_destroy(libxl_ctx *ctx)
 {
+    char dir[] = "/tmp/xlchannel-libxl-hp.XXXXXX", qmp_path[128], test_qmp[128], log[128];
+    char sock[128], qmp_arg[160], test_qmp_arg[160];
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("XLCHANNEL_RUN_DIR", dir, 1);
+    snprintf(qmp_path, sizeof(qmp_path), "%s/qmp-libxl-66", dir);
+    snprintf(test_qmp, sizeof(test_qmp), "%s/test-qmp", dir);
+    snprintf(log, sizeof(log), "%s/qemu.log", dir);
+    snprintf(sock, sizeof(sock), "%s/hot.sock", dir);
+    snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off", qmp_path);
+    snprintf(test_qmp_arg, sizeof(test_qmp_arg), "unix:%s,server=on,wait=off", test_qmp);
+    const char *qemu = getenv("XLCHANNEL_QEMU") ? getenv("XLCHANNEL_QEMU") : "qemu-system-x86_64";
+    char *argv[] = { (char *)qemu, "-machine", "none", "-nodefaults", "-display", "none",
+                     "-qmp", qmp_arg, "-qmp", test_qmp_arg, NULL };
+    struct reader q = { .fd = -1 };
+    pid_t pid = start_qemu(argv, log);
+    CHECK(pid > 0);
+    CHECK_INT(qmp_open(&q, pid, test_qmp), 0);
+    register_domain(xs, 66, "guest66");
+
     libxl_device_channel c;
     libxl_asyncop_how how = { .callback = remember };
-    setenv("XLCHANNEL_RUN_DIR", "/nonexistent/xlchannel-run", 1);
-    register_domain(xs, 65, "guest65");
-    channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/xen/hot.sock", NULL);
+    channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_SOCKET, sock, NULL);
     c.devid = -1;
-    CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), 0);
+    CHECK_INT(libxl_device_channel_add(ctx, 66, &c, NULL), 0);
     CHECK_INT(c.devid, 1);
-    CHECK_INT(nodes_present(65, 1), 3);
-    CHECK_INT(libxl_device_channel_remove(ctx, 65, &c, NULL), 0);
-    CHECK_INT(nodes_present(65, 1), 0);
-    CHECK_INT(libxl_device_channel_remove(ctx, 65, &c, NULL), ERROR_NOTFOUND);
-    CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), 0);
-    CHECK_INT(libxl_device_channel_destroy(ctx, 65, &c, &how), 0);
+    CHECK_INT(nodes_present(66, 1), 3);
+    int fd = connect_unix(sock);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    char *reply = qmp(&q, "{\"execute\": \"query-chardev\"}");
+    CHECK(reply && strstr(reply, "\"label\": \"libxl-channel1\""));
+    CHECK_INT(libxl_device_channel_remove(ctx, 66, &c, NULL), 0);
+    CHECK_INT(nodes_present(66, 1), 0);
+    struct stat st;
+    CHECK(stat(sock, &st) != 0);
+    reply = qmp(&q, "{\"execute\": \"query-chardev\"}");
+    CHECK(reply && !strstr(reply, "libxl-channel1"));
+    CHECK_INT(libxl_device_channel_remove(ctx, 66, &c, NULL), ERROR_NOTFOUND);
+    CHECK_INT(libxl_device_channel_add(ctx, 66, &c, NULL), 0);
+    CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode));
+    CHECK_INT(libxl_device_channel_destroy(ctx, 66, &c, &how), 0);
     CHECK_INT(callback_calls, 1);
     CHECK_INT(callback_rc, 0);
-    CHECK_INT(nodes_present(65, 1), 0);
-    CHECK_INT(libxl_device_channel_destroy(ctx, 65, &c, NULL), ERROR_NOTFOUND);
+    CHECK_INT(nodes_present(66, 1), 0);
+    CHECK(stat(sock, &st) != 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, 66, &c, NULL), ERROR_NOTFOUND);
     libxl_device_channel_dispose(&c);
+    CHECK_INT(stop_qemu(pid, &q), 0);
+    close(q.fd);
+    unlink(qmp_path);
+    unlink(test_qmp);
+    unlink(log);
+    CHECK_INT(rmdir(dir), 0);
+}
+
+/* The strict rule through the glue: domain 65 has no device model (no QMP socket), so a
+ * channel served by dom0 is refused (ERROR_FAIL, xlchannel's line naming the socket, then
+ * libxl's) with nothing written; libxl's checks come first; a channel served by the driver
+ * domain is added; removal works without a device model. */
+static void test_without_device_model(void)
+{
+    struct capture_logger logger;
+    libxl_ctx *ctx;
+    capture_init(&logger);
+    CHECK_INT(libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &logger.vtable), 0);
+    setenv("XLCHANNEL_RUN_DIR", "/nonexistent/xlchannel-run", 1);
+    register_domain(xs, 65, "guest65");
+    libxl_device_channel c;
+    channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/xen/hot.sock", NULL);
+    c.devid = -1;
+    char *before = snapshot(65);
+    CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), ERROR_FAIL);
+    /* libxl's AO machinery logs at debug level too: the error lines, in order. */
+    const char *cause = strstr(logger.all, ":xlchannel_xs_channel_add: Domain 65:domain 65 has no "
+                               "running device model (no QMP socket at "
+                               "/nonexistent/xlchannel-run/qmp-libxl-65): channel "
+                               "'org.example.hot' would have no backend\n");
+    const char *libxl_line = strstr(logger.all, ":libxl_device_channel_add: Domain 65:Unable to add "
+                                    "channel device\n");
+    CHECK(cause != NULL && libxl_line != NULL && cause < libxl_line);
+    CHECK_INT(error_lines(logger.all), 2);
+    CHECK_INT(c.devid, -1);
+    char *after = snapshot(65);
+    CHECK_STR(after, before);
+    free(after);
+    /* libxl's checks win: a relative path is refused for what it is. */
+    libxl_device_channel rel;
+    channel(&rel, "org.example.rel", LIBXL_CHANNEL_CONNECTION_SOCKET, "rel.sock", NULL);
+    rel.devid = -1;
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_add(ctx, 65, &rel, NULL), ERROR_INVAL);
+    CHECK(strstr(logger.all, "Domain 65:channel 1 has a relative path 'rel.sock'; a socket path "
+                             "must be absolute\n") != NULL);
+    CHECK(strstr(logger.all, "device model") == NULL);
+    libxl_device_channel_dispose(&rel);
+    after = snapshot(65);
+    CHECK_STR(after, before);
+    free(after);
+    free(before);
+
+    /* Served by the driver domain: added without a device model here, and removed. */
+    libxl_device_channel drv;
+    channel(&drv, "org.example.drv", LIBXL_CHANNEL_CONNECTION_PTY, NULL, "driver-dom");
+    drv.devid = -1;
+    CHECK_INT(libxl_device_channel_add(ctx, 65, &drv, NULL), 0);
+    CHECK_INT(drv.devid, 1);
+    CHECK_INT(drv.backend_domid, 3);
+    check_node("/local/domain/65/device/console/1/backend", "/local/domain/3/backend/console/65/1", NULL);
+    CHECK_INT(libxl_device_channel_remove(ctx, 65, &drv, NULL), 0);
+    CHECK(xs_get(xs, "/local/domain/3/backend/console/65/1") == NULL);
+    CHECK(xs_get(xs, "/libxl/65/device/console/1") == NULL);
+
+    /* A channel served by dom0 written at creation (no device model yet): removal, graceful
+     * and forced, needs none. */
+    libxl_device_channel one = c;
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 65, &one, 1), 0);
+    CHECK_INT(one.devid, 1);
+    CHECK_INT(nodes_present(65, 1), 3);
+    CHECK_INT(libxl_device_channel_remove(ctx, 65, &one, NULL), 0);
+    CHECK_INT(nodes_present(65, 1), 0);
+    CHECK_INT(xlchannel_xs_channels_create(xs, XBT_NULL, &logger.vtable, 65, &one, 1), 0);
+    CHECK_INT(libxl_device_channel_destroy(ctx, 65, &one, NULL), 0);
+    CHECK_INT(nodes_present(65, 1), 0);
+    c.devid = -1;
+    libxl_device_channel_dispose(&c);
+    libxl_device_channel_dispose(&drv);
+    libxl_ctx_free(ctx);
 }
 
 static void free_args(char **args)
@@ -200,6 +363,7 @@ int main(void)
     libxl_domain_config_dispose(&d);
 
     test_add_remove_destroy(ctx);
+    test_without_device_model();
 
     libxl_ctx_free(ctx);
     xs_close(xs);

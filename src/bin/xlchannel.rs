@@ -84,6 +84,9 @@ exists; the run dir is /var/run/xen or $XLCHANNEL_RUN_DIR), each channel served 
 domain first gets its chardev there (chardev-add libxl-channel<devid>), so a socket
 channel listens when add returns. A chardev qemu refuses, or a device model that does not
 answer, adds nothing; nodes that cannot be written get their chardevs removed again.
+Without that socket, a channel served by this domain would have no backend: after the
+checks above the add fails (status 1, naming the domain and the socket) and writes
+nothing. Channels served by another domain need no device model here.
 
 DOMAIN must be a domid of an existing domain, 0 to 32751 (domids from 32752 up are
 reserved), or the name of an existing domain.

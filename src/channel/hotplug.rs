@@ -4,17 +4,19 @@
 //! removed again, and nothing is written when a chardev cannot be made.
 //!
 //! Only channels served by the local domain (this toolstack's) concern its device model,
-//! which is found at libxl's QMP socket ([`qmp::socket_path`]). A domain without that
-//! socket gets the xenstore nodes only, as before hotplug existed.
+//! which is found at libxl's QMP socket ([`qmp::socket_path`]). Such a channel added to a
+//! domain without that socket would have nobody to serve it, so the add fails and writes
+//! nothing; channels served by other domains (driver domains) get their xenstore nodes
+//! only. Domain creation, whose device model starts after the nodes, writes them through
+//! `store` directly.
 
-use super::console::{self, chardev_id, checked_connection, console_nodes};
+use super::console::{self, chardev_id, checked_connection};
 use super::model::{Connection, DeviceChannel};
 use super::store;
 use crate::devicemodel::need::{own_domid, OWN_DOMID_PATH};
 use crate::devicemodel::qmp::{self, ChardevBackend, Qmp};
 use crate::error::{Error, Result};
 use crate::xenstore::{Txn, XenStore};
-use std::collections::BTreeSet;
 use std::ffi::CString;
 
 /// The local domain: the own `domid` key, or libxl's toolstack domain 0 when there is none.
@@ -36,48 +38,6 @@ pub fn chardev_backend(channel: &DeviceChannel, devid: i32) -> Result<ChardevBac
         ),
         _ => ChardevBackend::Pty,
     })
-}
-
-/// Where each channel will go, decided as `store::add_all` decides it (and validated with
-/// its checks), without writing: (devid, backend domid), and the local domain.
-fn plan(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<(Vec<(i32, u32)>, u32)> {
-    if t.directory(&format!("/local/domain/{domid}"))?.is_none() {
-        return Err(Error::DomainNotFound(format!(
-            "domain {domid} does not exist"
-        )));
-    }
-    let mut used = BTreeSet::new();
-    for dir in [
-        console::libxl_console_dir(domid),
-        console::frontend_console_dir(domid),
-    ] {
-        for entry in t.directory(&dir)?.unwrap_or_default() {
-            if let Ok(devid) = entry.parse::<i32>() {
-                used.insert(devid);
-            }
-        }
-    }
-    let mut placed = Vec::with_capacity(channels.len());
-    for channel in channels {
-        let devid = match channel.devid {
-            -1 => (1..)
-                .find(|d| !used.contains(d))
-                .expect("devids below i32::MAX are finite"),
-            devid => devid,
-        };
-        let backend_domid = match &channel.backend_domname {
-            Some(name) => store::resolve_domain(t, name)?,
-            None => channel.backend_domid,
-        };
-        console_nodes(domid, channel, devid, backend_domid)?;
-        if !used.insert(devid) {
-            return Err(Error::DeviceExists(format!(
-                "domain {domid} already has console {devid}"
-            )));
-        }
-        placed.push((devid, backend_domid));
-    }
-    Ok((placed, local_domid(t)?))
 }
 
 /// A chardev made for a channel: its id, and for a pty the pty qemu opened.
@@ -108,25 +68,26 @@ const PLACEMENT_ATTEMPTS: u32 = 8;
 
 /// Hot-add `channels` to `domid` (all or none): each with devid -1 takes the first free
 /// console devid >= 1, in order. Channels served by the local domain get their chardevs in
-/// the domain's device model first when it has a QMP socket. Returns each channel's
-/// (devid, backend domid).
+/// the domain's device model first; when the domain has no QMP socket, such an add fails
+/// with [`Error::Fail`] after every channel is validated and placed, and nothing is
+/// written. Returns each channel's (devid, backend domid).
 pub fn add_all(
     store: &XenStore,
     domid: u32,
     channels: &[DeviceChannel],
 ) -> Result<Vec<(i32, u32)>> {
     let socket = qmp::socket_path(domid);
-    if socket.symlink_metadata().is_err() {
-        // No device model to tell: the nodes alone, placed as store::add_all places them
-        // (and at its cost: no planning pass).
-        return store::add_all(store, None, domid, channels);
-    }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (placed, local) = store.transaction(|t| plan(t, domid, channels))?;
-        if !placed.iter().any(|&(_, backend)| backend == local) {
+        let (placed, local) =
+            store.transaction(|t| Ok((store::place(t, domid, channels)?, local_domid(t)?)))?;
+        let Some(first_local) = placed.iter().position(|&(_, backend)| backend == local) else {
+            // Served by other domains only: their nodes are all this toolstack writes.
             return store::add_all(store, None, domid, channels);
+        };
+        if socket.symlink_metadata().is_err() {
+            return Err(no_device_model(domid, &socket, &channels[first_local]));
         }
         match add_with_device_model(store, domid, channels, &placed, local, &socket) {
             // Another writer took an auto-placed devid between the plan and the write (the
@@ -136,6 +97,17 @@ pub fn add_all(
             Ok(placed) => return Ok(placed),
         }
     }
+}
+
+/// The strict rule's error: a local channel of a domain whose device model cannot be told.
+fn no_device_model(domid: u32, socket: &std::path::Path, channel: &DeviceChannel) -> Error {
+    let name = channel.name.as_ref().map_or_else(String::new, |n| {
+        String::from_utf8_lossy(n.as_bytes()).into_owned()
+    });
+    Error::Fail(format!(
+        "domain {domid} has no running device model (no QMP socket at {}): channel '{name}' would have no backend",
+        socket.display()
+    ))
 }
 
 enum Retry {

@@ -642,6 +642,20 @@ pub fn getinfo(
     }
 }
 
+/// Where a hot add would put `channels`, each with devid -1 on the first free console devid
+/// from 1 up, in order: validated with every check of [`add_all`] (the domain, libxl's
+/// checks, devids and names taken, backend domain names) without writing. Each channel's
+/// (devid, backend domid).
+pub fn place(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<Vec<(i32, u32)>> {
+    require_domain(t, domid)?;
+    let existing = consoles(t, domid)?;
+    let planned = plan(t, domid, channels, Placement::FirstFree, &existing)?;
+    Ok(planned
+        .iter()
+        .map(|p| (p.nodes.devid, p.nodes.backend_domid))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
