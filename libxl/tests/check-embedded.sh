@@ -180,30 +180,36 @@ xl_expect() { # STATUS STDOUT STDERR XL ARGS...: exactly this status, stdout and
     diff -u "$work/want.err" "$work/xl.err" || rc=1
     return $rc
 }
-qmp_chardevs() { # qemu's chardevs, "label filename" a line, asked on the test's QMP socket
-    python3 - "$run/test-qmp" <<'PY'
+qmp_session() { # [COMMAND-JSON...]: run each on the test's QMP socket (an error reply fails),
+                # then print qemu's chardevs, "label filename" a line; every wait bounded
+    python3 - "$run/test-qmp" "$@" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(5)
 s.connect(sys.argv[1])
 f = s.makefile("rw")
-def reply():
+def execute(command):
+    f.write(json.dumps(command) + "\n")
+    f.flush()
     while True:
         line = f.readline()
         if not line:
             sys.exit("qmp: qemu closed the connection")
         msg = json.loads(line)
-        if "return" in msg or "error" in msg:
-            return msg
+        if "error" in msg:
+            sys.exit("qmp: %s -> %s" % (json.dumps(command), line.strip()))
+        if "return" in msg:
+            return msg["return"]
 json.loads(f.readline())  # the greeting
-for command in ("qmp_capabilities", "query-chardev"):
-    f.write(json.dumps({"execute": command}) + "\n")
-    f.flush()
-    msg = reply()
-for c in sorted(msg["return"], key=lambda c: c["label"]):
+execute({"execute": "qmp_capabilities"})
+for command in sys.argv[2:]:
+    execute(json.loads(command))
+for c in sorted(execute({"execute": "query-chardev"}), key=lambda c: c["label"]):
     print(c["label"], c["filename"])
 PY
 }
+qmp_chardevs() { qmp_session; }
+qmp_do() { qmp_session "$@" >/dev/null; }
 chardevs_are() { # EXPECTED: qemu's chardevs besides its two QMP monitors
     qmp_chardevs | grep -v '^compat_monitor' >"$work/chardevs" || true
     printf '%s' "$1" | diff -u - "$work/chardevs"
@@ -419,10 +425,37 @@ check "channel-detach --force DOMAIN-NAME 2: status 0, no output" xl_expect 0 ''
 check "... qemu has no channel chardev left" chardevs_are ''
 check "... console 2's nodes are gone" nodes_are 2 0
 check "... xl channel-list shows none" xl_expect 0 "$list_header" '' "$patched" channel-list $D
+# qemu refuses: a chardev id it already has. The add fails, naming the step; nothing written.
+check "qemu gets a chardev libxl-channel1 of its own" qmp_do \
+    '{"execute": "chardev-add", "arguments": {"id": "libxl-channel1", "backend": {"type": "null", "data": {}}}}'
+check "channel-attach when qemu refuses the chardev: status 1, xl's message" xl_expect 1 '' \
+    "libxl: error: xlchannel_xs_channel_add: Domain $D:hotplug step chardev-add libxl-channel1 (nothing written to xenstore): qemu refused chardev-add: Chardev with id 'libxl-channel1' already exists (GenericError)
+libxl: error: libxl_device_channel_add: Domain $D:Unable to add channel device
+libxl_device_channel_add failed.
+" "$patched" channel-attach $D connection=socket,path=$sock,name=org.a
+check "... nothing written" nodes_are 1 0
+check "... no socket" test ! -e "$sock"
+check "... qemu's own chardev untouched" chardevs_are $'libxl-channel1 null\n'
+check "qemu's chardev removed again" qmp_do '{"execute": "chardev-remove", "arguments": {"id": "libxl-channel1"}}'
 check "a channel attached again takes console 1 again" xl_expect 0 '' '' \
     "$patched" channel-attach $D connection=socket,path=$sock,name=org.a
 check "... as libxl-channel1" chardevs_are "libxl-channel1 disconnected:unix:$sock,server=on
 "
+# qemu refuses: the chardev is in use (a filter-redirector reads it). The removal fails,
+# naming the step, and the channel stays whole.
+check "a filter in qemu uses libxl-channel1" qmp_do \
+    '{"execute": "netdev_add", "arguments": {"type": "hubport", "id": "h0", "hubid": 0}}' \
+    '{"execute": "object-add", "arguments": {"qom-type": "filter-redirector", "id": "rin", "netdev": "h0", "queue": "tx", "indev": "libxl-channel1"}}'
+check "channel-detach of a channel qemu will not let go: status 1, xl's message" xl_expect 1 '' \
+    "libxl: error: xlchannel_xs_channel_remove: Domain $D:unplug step chardev-remove libxl-channel1 (the backend is back online): qemu refused chardev-remove: Chardev 'libxl-channel1' is busy (GenericError)
+libxl: error: channel_remove: Domain $D:Unable to remove channel device
+libxl_device_channel_remove failed.
+" "$patched" channel-detach $D 1
+check "... the channel stays whole" nodes_are 1 3
+check "... and listening" listens "$sock"
+check "... and in qemu" chardevs_are "libxl-channel1 disconnected:unix:$sock,server=on
+"
+check "the filter goes" qmp_do '{"execute": "object-del", "arguments": {"id": "rin"}}'
 check "... and is detached again" xl_expect 0 '' '' "$patched" channel-detach $D 1
 check "... leaving nothing" nodes_are 1 0
 stop_qemu
