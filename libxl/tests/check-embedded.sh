@@ -336,6 +336,15 @@ check "channel-attach -N: the channel as JSON (devid -1, the default, left out);
 
 ' $'unknown channel parameter \'colour\', ignoring\n' \
     "$patched" -N channel-attach $D connection=socket 'path=/abs/y sock' 'name=org "b"\' colour=red
+check "channel-attach -N: a newline in a SPEC reaches the channel" xl_expect 0 \
+    'channel: {
+    "name": "org.a\nb",
+    "connection.pty": {
+
+    }
+}
+
+' '' "$patched" -N channel-attach $D connection=pty $'name=org.a\nb'
 check "channel-attach of an unknown domain name" xl_expect 1 '' \
     $'nosuch is an invalid domain identifier (rc=-6)\n' \
     "$patched" channel-attach nosuch connection=pty,name=org.a
