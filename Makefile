@@ -172,6 +172,10 @@ check-install: build embedded
 	cmp $(EMBEDDED_LIB) $(BUILD)/stage/usr/lib/libxlchannel-libxl.a
 	test -f $(BUILD)/stage/usr/share/xlchannel/libxl-glue/libxl_channel_glue.c
 	test -x $(BUILD)/stage/usr/share/xlchannel/libxl-patches/delegate-channels.py
+	@# The whole series is shipped (0003 gives xl channel-attach and channel-detach).
+	cmp libxl/patches/series $(BUILD)/stage/usr/share/xlchannel/libxl-patches/series
+	for p in $$(cat libxl/patches/series); do \
+	    cmp libxl/patches/$$p $(BUILD)/stage/usr/share/xlchannel/libxl-patches/$$p || exit 1; done
 	grep -q 'RUN+="/usr/sbin/xlchannel-guest add $$devpath --syslog"' $(BUILD)/stage/usr/lib/udev/rules.d/90-xlchannel.rules
 	@for m in $(BUILD)/stage/usr/share/man/man1/xlchannel.1 $(BUILD)/stage/usr/share/man/man8/xlchannel-guest.8; do \
 	    out=$$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 $$m 2>&1); \

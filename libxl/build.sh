@@ -7,7 +7,8 @@
 #                         (made anew only when the source, the patches or the script change)
 #   target/embedded       xlchannel's embedded static library (cargo, feature `embedded`)
 #   target/libxl/         lib/libxenlight.so.4.17.0 (+ .so.4.17, .so links), lib/libxenlight_test.so,
-#                         bin/testidl, patches/ (the whole delegation as patches for a distribution)
+#                         bin/testidl, bin/xl (with channel-attach/-detach),
+#                         patches/ (the whole delegation as patches for a distribution)
 # target/libxl/ is replaced only once everything is built: a failure leaves the old one or none.
 set -eu
 
@@ -59,6 +60,11 @@ wiring="XLCHANNEL_INCLUDE=$root/include XLCHANNEL_GLUE=$here/glue XLCHANNEL_TEST
     make -C "$tree/tools/libs" -j"$(nproc)" $wiring &&
     make -C "$light" $wiring testidl libxenlight_test.so
 } >"$log" 2>&1 || die "building libxenlight failed (see $log)"
+# xl with channel-attach/-detach (patch 0003), finding the rebuilt libxenlight beside it
+# (RUNPATH $ORIGIN/../lib; LD_LIBRARY_PATH still comes first).
+make -C "$tree/tools/xl" XLCHANNEL_INCLUDE="$root/include" \
+    APPEND_LDFLAGS="-Wl,-rpath,'\$\$ORIGIN/../lib'" >>"$log" 2>&1 ||
+    die "building xl failed (see $log)"
 
 stage=$out.tmp
 rm -rf "$stage"
@@ -66,7 +72,7 @@ mkdir -p "$stage/lib" "$stage/bin" "$stage/patches"
 cp "$light/libxenlight.so.4.17.0" "$light/libxenlight_test.so" "$stage/lib/"
 ln -s libxenlight.so.4.17.0 "$stage/lib/libxenlight.so.4.17"
 ln -s libxenlight.so.4.17 "$stage/lib/libxenlight.so"
-cp "$light/testidl" "$stage/bin/"
+cp "$light/testidl" "$tree/tools/xl/xl" "$stage/bin/"
 # For a distribution's debian/patches: the series as it is, then the delegation as a patch.
 for p in $(cat "$here/patches/series"); do cp "$here/patches/$p" "$stage/patches/"; done
 n=$(($(wc -l <"$here/patches/series") + 1))
