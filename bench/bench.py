@@ -28,8 +28,9 @@ QUICK = "--quick" in sys.argv[6:]
 XL = os.environ["XLCHANNEL_XL"]
 EMBEDDED = os.environ.get("XLCHANNEL_EMBEDDED_LIB", "")
 EMBEDDED_ENV = dict(os.environ, LD_LIBRARY_PATH=EMBEDDED) if EMBEDDED else None
-# Channels of the xlchannel command's adds are served by a driver domain: the bench's
-# domains have no device model, and a hot add served by the local domain needs one.
+# Every channel of the bench is served by a driver domain (bench/adds.c has the same
+# number): the bench's domains have no device model, and a hot add served by the local
+# domain needs one.
 DRIVER_DOMAIN = 1999
 ROUNDS = 2 if QUICK else 5
 SIZES = [1, 16] if QUICK else [1, 16, 256, 1024]
@@ -59,6 +60,15 @@ def fresh_domain():
     next_domid[0] += 1
     run([f"{BUILD}/bench_populate", "register", str(d)])
     return d
+
+
+def drop(*domids):
+    """Remove measured domains, as their destruction would: the store keeps other guests'
+    nodes only. (4.17's xenstored gets slower per request as the live store grows, so
+    channels left from earlier measurements would tax the later ones.)"""
+    for d in domids:
+        for path in (f"/local/domain/{d}", f"/libxl/{d}", f"/local/domain/{DRIVER_DOMAIN}/backend/console/{d}"):
+            run(["xenstore-rm", path])
 
 
 def run(cmd, env=None):
@@ -143,12 +153,16 @@ def main():
         # Add of N in one call: the C API of domain creation, and the xlchannel command.
         create_s = []
         for _ in range(1 if n == 1024 or QUICK else 3):
-            out, _, _ = run([f"{BUILD}/bench_adds", "create", str(fresh_domain()), str(n)])
+            d = fresh_domain()
+            out, _, _ = run([f"{BUILD}/bench_adds", "create", str(d), str(n)])
             f = fields(out)
             assert f["errors"] == "0", out
             create_s.append(float(f["seconds"]))
+            drop(d)
         per_channel_create[n] = min(create_s) * 1e3 / n
-        req = count_requests([f"{BUILD}/bench_adds", "create", str(fresh_domain()), str(n), f"create{n}"], f"create{n}")
+        d = fresh_domain()
+        req = count_requests([f"{BUILD}/bench_adds", "create", str(d), str(n), f"create{n}"], f"create{n}")
+        drop(d)
         row("add N in one call (xlchannel_xs_channels_create): ms per channel", n,
             f"{per_channel_create[n]:.3f}", note=f"{min(create_s):.3f} s in all; {req} requests ({req / n:.1f} per channel)")
         list_domain = fresh_domain()
@@ -165,6 +179,7 @@ def main():
         req = count_requests([f"{BUILD}/bench_adds", "sep", str(sep_domain), "1", f"sep{n}"], f"sep{n}")
         row("N separate adds: ms per add (mean / last 16)", n, f"{float(f['per_add_ms']):.3f} / {last16[n]:.3f}",
             note=f"{float(f['seconds']):.3f} s in all; the add at size N sends {req} requests")
+        drop(sep_domain)
 
         # list + getinfo of every channel: requests, paired times, peak memory.
         passes = PASSES[n] if not QUICK else 5
@@ -250,6 +265,7 @@ def main():
             row("xl channel-list, embedded vs Debian's libxenlight: median ms", n,
                 f"{statistics.median(emb_t) * 1e3:.2f}", f"{statistics.median(deb_t) * 1e3:.2f}", f"{r:.2f}",
                 spread(ratios), "Debian's xl on both; same output")
+        drop(list_domain)
 
     # Costs compared across N, measured in alternating rounds so that every size sees the
     # same store (its size and xenstored's allocator state grow with every add).
@@ -268,10 +284,13 @@ def main():
             flat_add[n].append(float(f["last16_ms"]))
             if n == 1024 and r >= 3:
                 continue  # one call of 1024 takes seconds: three rounds of it
-            out, _, _ = run([f"{BUILD}/bench_adds", "create", str(fresh_domain()), str(n)])
+            d = fresh_domain()
+            out, _, _ = run([f"{BUILD}/bench_adds", "create", str(d), str(n)])
             f = fields(out)
             assert f["errors"] == "0", out
             flat_create[n].append(float(f["seconds"]) * 1e3 / n)
+            drop(d)
+    drop(*grown.values())
     for n in SIZES:
         row("16 more separate adds to a domain of N channels: ms per add", n,
             f"{statistics.median(flat_add[n]):.3f}", spr=spread(flat_add[n]),
@@ -299,7 +318,9 @@ def main():
     # Concurrent writers on one domain.
     conc_ok, conc_s = 0, []
     for i in range(CONC_RUNS):
-        out, _, _ = run([f"{BUILD}/bench_adds", "conc", str(fresh_domain()), str(CONC_WRITERS), str(CONC_EACH)])
+        d = fresh_domain()
+        out, _, _ = run([f"{BUILD}/bench_adds", "conc", str(d), str(CONC_WRITERS), str(CONC_EACH)])
+        drop(d)
         f = fields(out)
         total = CONC_WRITERS * CONC_EACH
         good = f["errors"] == "0" and int(f["channels"]) == total and int(f["distinct_devids"]) == total

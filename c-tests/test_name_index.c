@@ -1,8 +1,9 @@
 /* The name index (/libxl/<domid>/channel-names) against the test bed's real xenstored:
  * its layout, duplicate names found through it, removal freeing a name, channels another
  * toolstack wrote before the index existed, stale entries, an add inside the caller's
- * transaction, and concurrent adds of one name from several processes. Uses the
- * xenstore-only embedding API (no device model involved). Runs under ASan/LSan. */
+ * transaction, and concurrent adds of one name from several processes. Through the
+ * embedding API, with channels served by a driver domain (so no device model is
+ * involved). Runs under ASan/LSan. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 
 static struct capture_logger logger;
 static struct xs_handle *xs;
+
+/* The driver domain serving every channel here. */
+#define DRIVER 7
 
 /* The index key of a name: FNV-1a 64 in 16 hex digits. */
 static void key_of(const char *name, char out[17])
@@ -48,6 +52,7 @@ static int add_in(xs_transaction_t t, unsigned domid, const char *name, int *dev
     libxl_device_channel_init(&c);
     c.name = strdup(name);
     libxl_device_channel_init_connection(&c, LIBXL_CHANNEL_CONNECTION_PTY);
+    c.backend_domid = DRIVER;
     int rc = xlchannel_xs_channel_add(xs, t, &logger.vtable, domid, &c);
     if (devid) *devid = c.devid;
     libxl_device_channel_dispose(&c);
@@ -156,7 +161,7 @@ static void test_stale_entries(void)
      * naming a console that is gone, plus garbage. */
     CHECK(xs_rm(xs, XBT_NULL, "/libxl/42/device/console/1"));
     CHECK(xs_rm(xs, XBT_NULL, "/local/domain/42/device/console/1"));
-    CHECK(xs_rm(xs, XBT_NULL, "/local/domain/0/backend/console/42/1"));
+    CHECK(xs_rm(xs, XBT_NULL, "/local/domain/7/backend/console/42/1"));
     key_of("org.s", key);
     snprintf(path, sizeof(path), "/libxl/42/channel-names/%.2s/%s", key, key + 2);
     CHECK_INT(xs_put(xs, path, "1 x 5"), 0);
@@ -208,6 +213,7 @@ static void race_one_name(unsigned domid)
             libxl_device_channel_init(&c);
             c.name = strdup("org.race");
             libxl_device_channel_init_connection(&c, LIBXL_CHANNEL_CONNECTION_PTY);
+            c.backend_domid = DRIVER;
             int rc = xlchannel_xs_channel_add(own, XBT_NULL, NULL, domid, &c);
             libxl_device_channel_dispose(&c);
             xs_close(own);
