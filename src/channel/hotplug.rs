@@ -162,7 +162,8 @@ fn add_with_device_model(
         }
     }
     let written = store.transaction(|t| {
-        let placed = store::add_all(store, Some(t.id()), domid, &fixed)?;
+        // In `t` itself, so a conflict met inside restarts this transaction.
+        let placed = store::add_all_in(t, domid, &fixed)?;
         // What a Xen-aware qemu does for a pty console: record the pty for getinfo.
         for m in &made {
             if let Some(pty) = &m.pty {

@@ -480,6 +480,13 @@ pub fn add_all(
     add_placed(xs, t, domid, channels, Placement::FirstFree)
 }
 
+/// Hot-add several channels inside a transaction of our own that `t` is (the caller's
+/// `XenStore::transaction` commits it and restarts it when a request in it meets a
+/// conflicting writer): as [`add_all`] in a caller's transaction.
+pub fn add_all_in(t: &Txn<'_>, domid: u32, channels: &[DeviceChannel]) -> Result<Vec<(i32, u32)>> {
+    add_within(t, domid, channels, Placement::FirstFree)
+}
+
 /// Domain creation: channel i with devid -1 becomes console i+1, so the primary console 0
 /// is never taken (libxl 4.17 used i here and lost the first channel).
 pub fn add_at_create(
