@@ -95,6 +95,8 @@ pub fn libxl_source_file(func: &str) -> &'static str {
         }
         // xl's reading of a config's channel list is in xl_parse.c.
         "xlchannel_config_channels" | "xlchannel_channel_parse_spec" => "xl_parse.c",
+        // The guest side has no libxl counterpart (it runs in the guest): its own file.
+        f if f.starts_with("xlchannel_guest_") => "src/ffi/guest.rs",
         // The channel operations (add, list, getinfo, the embedding API) and anything
         // else: libxl keeps its channel code in libxl_console.c.
         _ => "libxl_console.c",
@@ -228,6 +230,7 @@ mod tests {
             ("xlchannel_config_channels", "xl_parse.c"),
             ("xlchannel_channel_parse_spec", "xl_parse.c"),
             ("xlchannel_xs_channel_add", "libxl_console.c"),
+            ("xlchannel_guest_open_channel", "src/ffi/guest.rs"),
         ] {
             assert_eq!(libxl_source_file(func), file, "{func}");
         }
