@@ -364,45 +364,6 @@ static void remember(libxl_ctx *c, int rc, void *for_callback)
     callback_calls++;
 }
 
-/* Every node at and under `path`, depth first in xenstored's order: path, the value's
- * length and bytes, and the permissions; "absent" when there is no such node. */
-static void dump_tree(FILE *out, const char *path)
-{
-    unsigned len = 0, num = 0;
-    char *value = xs_read(xs, XBT_NULL, path, &len), perms[256];
-    if (!value) {
-        fprintf(out, "%s absent\n", path);
-        return;
-    }
-    fprintf(out, "%s %u:", path, len);
-    fwrite(value, 1, len, out);
-    fprintf(out, " (%s)\n", xs_perms_text(xs, path, perms, sizeof(perms)));
-    free(value);
-    char **children = xs_directory(xs, XBT_NULL, path, &num);
-    for (unsigned i = 0; children && i < num; i++) {
-        char child[512];
-        snprintf(child, sizeof(child), "%s/%s", path, children[i]);
-        dump_tree(out, child);
-    }
-    free(children);
-}
-
-/* The domain's whole subtree, its dom0 backend directory and /libxl/<domid> (malloc'd). */
-static char *snapshot(unsigned domid)
-{
-    char *text = NULL, path[128];
-    size_t n = 0;
-    FILE *out = open_memstream(&text, &n);
-    snprintf(path, sizeof(path), "/local/domain/%u", domid);
-    dump_tree(out, path);
-    snprintf(path, sizeof(path), "/local/domain/0/backend/console/%u", domid);
-    dump_tree(out, path);
-    snprintf(path, sizeof(path), "/libxl/%u", domid);
-    dump_tree(out, path);
-    fclose(out);
-    return text;
-}
-
 static void test_without_device_model(void)
 {
     CHECK_INT(register_domain(xs, NO_QEMU_DOMID, "hp-noqemu"), 0);
@@ -417,7 +378,7 @@ static void test_without_device_model(void)
     channel_init(&existing, -1, LIBXL_CHANNEL_CONNECTION_PTY, "org.example.existing", NULL);
     CHECK_INT(xs_add_nodes(xs, &logger.vtable, NO_QEMU_DOMID, &existing), 0);
     CHECK_INT(existing.devid, 1);
-    char *before = snapshot(NO_QEMU_DOMID);
+    char *before = xs_snapshot_domain(xs, NO_QEMU_DOMID);
     CHECK(strstr(before, "/libxl/22/device/console/1/name 20:org.example.existing (n0)\n") != NULL);
 
     /* Refused, with one line naming the domain and the socket, and libxl's own line. */
@@ -436,7 +397,7 @@ static void test_without_device_model(void)
     CHECK_INT(logger.last_level, XTL_ERROR);
     CHECK_INT(c.devid, -1);
     CHECK_INT(c.backend_domid, 0);
-    char *after = snapshot(NO_QEMU_DOMID);
+    char *after = xs_snapshot_domain(xs, NO_QEMU_DOMID);
     CHECK_STR(after, before);
     free(after);
     /* A pty channel too, with a devid of its own; and the embedding API's add outside a
@@ -460,7 +421,7 @@ static void test_without_device_model(void)
     CHECK_INT(libxl_device_channel_add(ctx, NO_QEMU_DOMID, &c, &how), 0);
     CHECK_INT(callback_calls, 1);
     CHECK_INT(callback_rc, ERROR_FAIL);
-    after = snapshot(NO_QEMU_DOMID);
+    after = xs_snapshot_domain(xs, NO_QEMU_DOMID);
     CHECK_STR(after, before);
     free(after);
 
@@ -499,7 +460,7 @@ static void test_without_device_model(void)
     CHECK(logged(":libxl_device_channel_add: Domain 29:domain 29 does not exist\n"));
     CHECK(!strstr(logger.all, "device model"));
     libxl_device_channel_dispose(&bad);
-    after = snapshot(NO_QEMU_DOMID);
+    after = xs_snapshot_domain(xs, NO_QEMU_DOMID);
     CHECK_STR(after, before);
     free(after);
     free(before);

@@ -61,6 +61,46 @@ static inline const char *xs_perms_text(struct xs_handle *xs, const char *path, 
     return buf;
 }
 
+/* Every node at and under `path`, depth first in xenstored's order: path, the value's
+ * length and bytes, and the permissions; "absent" when there is no such node. */
+static inline void xs_dump_tree(struct xs_handle *xs, FILE *out, const char *path)
+{
+    unsigned len = 0, num = 0;
+    char *value = xs_read(xs, XBT_NULL, path, &len), perms[256];
+    if (!value) {
+        fprintf(out, "%s absent\n", path);
+        return;
+    }
+    fprintf(out, "%s %u:", path, len);
+    fwrite(value, 1, len, out);
+    fprintf(out, " (%s)\n", xs_perms_text(xs, path, perms, sizeof(perms)));
+    free(value);
+    char **children = xs_directory(xs, XBT_NULL, path, &num);
+    for (unsigned i = 0; children && i < num; i++) {
+        char child[512];
+        snprintf(child, sizeof(child), "%s/%s", path, children[i]);
+        xs_dump_tree(xs, out, child);
+    }
+    free(children);
+}
+
+/* What an add may write for `domid`: the domain's whole subtree, its dom0 backend
+ * directory and /libxl/<domid>, as one text (malloc'd), to compare before and after. */
+static inline char *xs_snapshot_domain(struct xs_handle *xs, unsigned domid)
+{
+    char *text = NULL, path[128];
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    xs_dump_tree(xs, out, path);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/console/%u", domid);
+    xs_dump_tree(xs, out, path);
+    snprintf(path, sizeof(path), "/libxl/%u", domid);
+    xs_dump_tree(xs, out, path);
+    fclose(out);
+    return text;
+}
+
 #ifdef XLCHANNEL_LIBXL_CHANNEL_EMBED_H
 #include <errno.h>
 #include <stdbool.h>

@@ -160,12 +160,19 @@ impl DeviceModels {
     }
 }
 
-impl Drop for DeviceModels {
-    fn drop(&mut self) {
-        for qemu in &mut self.qemus {
+impl DeviceModels {
+    /// Kill every qemu; their QMP socket files stay, with nothing listening.
+    fn stop(&mut self) {
+        for mut qemu in self.qemus.drain(..) {
             let _ = qemu.kill();
             let _ = qemu.wait();
         }
+    }
+}
+
+impl Drop for DeviceModels {
+    fn drop(&mut self) {
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -1276,49 +1283,17 @@ fn remove_by_devid_or_name_and_its_errors() {
 fn add_and_remove_through_a_real_device_model() {
     let xs = store();
     register(&xs, 58, "cli-hotplug");
-    let dir = std::env::temp_dir().join(format!("xlchannel-cli-hp.{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let qmp = dir.join("qmp-libxl-58");
-    let sock = dir.join("agent.sock");
-    let qemu = std::env::var("XLCHANNEL_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
-    let mut child = Command::new(qemu)
-        .args([
-            "-machine",
-            "none",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-qmp",
-        ])
-        .arg(format!("unix:{},server=on,wait=off", qmp.display()))
-        .env_remove("LD_PRELOAD")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("starting qemu-system-x86_64");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !qmp.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let dir_s = dir.to_str().unwrap();
-    let with_run_dir = |args: &[&str]| {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        run(
-            OsStr::new(env!("CARGO_BIN_EXE_xlchannel")),
-            &args,
-            &[("XLCHANNEL_RUN_DIR", dir_s)],
-            None,
-        )
-    };
+    let mut dm = DeviceModels::new("hp");
+    dm.start(58);
+    let qmp = dm.qmp_socket(58);
+    let sock = PathBuf::from(dm.path("agent.sock"));
     let spec = format!("connection=socket,name=org.agent,path={}", sock.display());
-    let added = with_run_dir(&["add", "58", &spec]);
+    let added = dm.ours(&["add", "58", &spec]);
     let listening = std::os::unix::net::UnixStream::connect(&sock).is_ok();
-    let removed = with_run_dir(&["remove", "58", "org.agent"]);
+    let removed = dm.ours(&["remove", "58", "org.agent"]);
     let gone = !sock.exists() && std::os::unix::net::UnixStream::connect(&sock).is_err();
-    let _ = child.kill();
-    let _ = child.wait();
-    let dead = with_run_dir(&["add", "58", &spec]);
-    let _ = std::fs::remove_dir_all(&dir);
+    dm.stop();
+    let dead = dm.ours(&["add", "58", &spec]);
     expect(&added, 0, "1\n", "");
     assert!(listening, "the channel's socket listens when add returns");
     expect(&removed, 0, "", "");
@@ -1330,8 +1305,7 @@ fn add_and_remove_through_a_real_device_model() {
         "",
         &format!(
             "xlchannel add: hotplug into the device model of domain 58 (nothing was added): \
-             device model QMP socket {}: connect: Connection refused (os error 111)\n",
-            qmp.display()
+             device model QMP socket {qmp}: connect: Connection refused (os error 111)\n"
         ),
     );
     assert_eq!(console_dirs(&xs, 58, 1), 0);

@@ -99,44 +99,6 @@ static int error_lines(const char *all)
     return n;
 }
 
-/* Every node at and under `path` (value bytes and permissions), depth first. */
-static void dump_tree(FILE *out, const char *path)
-{
-    unsigned len = 0, num = 0;
-    char *value = xs_read(xs, XBT_NULL, path, &len), perms[256];
-    if (!value) {
-        fprintf(out, "%s absent\n", path);
-        return;
-    }
-    fprintf(out, "%s %u:", path, len);
-    fwrite(value, 1, len, out);
-    fprintf(out, " (%s)\n", xs_perms_text(xs, path, perms, sizeof(perms)));
-    free(value);
-    char **children = xs_directory(xs, XBT_NULL, path, &num);
-    for (unsigned i = 0; children && i < num; i++) {
-        char child[512];
-        snprintf(child, sizeof(child), "%s/%s", path, children[i]);
-        dump_tree(out, child);
-    }
-    free(children);
-}
-
-/* The domain's subtree, its dom0 backend directory and /libxl/<domid> (malloc'd). */
-static char *snapshot(unsigned domid)
-{
-    char *text = NULL, path[128];
-    size_t n = 0;
-    FILE *out = open_memstream(&text, &n);
-    snprintf(path, sizeof(path), "/local/domain/%u", domid);
-    dump_tree(out, path);
-    snprintf(path, sizeof(path), "/local/domain/0/backend/console/%u", domid);
-    dump_tree(out, path);
-    snprintf(path, sizeof(path), "/libxl/%u", domid);
-    dump_tree(out, path);
-    fclose(out);
-    return text;
-}
-
 /* Hot add and unplug through libxl's own entry points, with a real qemu as domain 66's
  * device model (its QMP socket where xlchannel looks, XLCHANNEL_RUN_DIR): the socket listens
  * when add returns and is gone after remove; the device-model details are
@@ -213,7 +175,7 @@ static void test_without_device_model(void)
     libxl_device_channel c;
     channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_SOCKET, "/run/xen/hot.sock", NULL);
     c.devid = -1;
-    char *before = snapshot(65);
+    char *before = xs_snapshot_domain(xs, 65);
     CHECK_INT(libxl_device_channel_add(ctx, 65, &c, NULL), ERROR_FAIL);
     /* libxl's AO machinery logs at debug level too: the error lines, in order. */
     const char *cause = strstr(logger.all, ":xlchannel_xs_channel_add: Domain 65:domain 65 has no "
@@ -225,7 +187,7 @@ static void test_without_device_model(void)
     CHECK(cause != NULL && libxl_line != NULL && cause < libxl_line);
     CHECK_INT(error_lines(logger.all), 2);
     CHECK_INT(c.devid, -1);
-    char *after = snapshot(65);
+    char *after = xs_snapshot_domain(xs, 65);
     CHECK_STR(after, before);
     free(after);
     /* libxl's checks win: a relative path is refused for what it is. */
@@ -238,7 +200,7 @@ static void test_without_device_model(void)
                              "must be absolute\n") != NULL);
     CHECK(strstr(logger.all, "device model") == NULL);
     libxl_device_channel_dispose(&rel);
-    after = snapshot(65);
+    after = xs_snapshot_domain(xs, 65);
     CHECK_STR(after, before);
     free(after);
     free(before);
