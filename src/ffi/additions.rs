@@ -68,8 +68,12 @@ unsafe fn complete(
 /// Add a channel to a running domain: libxl's validation and messages; `backend_domname`
 /// (a number or a domain name) resolved into `backend_domid`; devid -1 picks the first free
 /// console devid >= 1. The chosen devid and backend domid are written back into `*channel`.
-/// An existing devid gives ERROR_DEVICE_EXISTS, an unknown domain ERROR_DOMAIN_NOTFOUND.
-/// All nodes are written in one xenstore transaction. `ao_how`: NULL waits and returns the
+/// An existing devid gives ERROR_DEVICE_EXISTS, a name the domain's channels already have
+/// ERROR_INVAL, an unknown domain ERROR_DOMAIN_NOTFOUND. A channel served by the local
+/// domain first gets its chardev in the domain's device model (QMP at
+/// `$XLCHANNEL_RUN_DIR/qmp-libxl-<domid>`, run dir /var/run/xen by default); without one
+/// the add fails with ERROR_FAIL and writes nothing. The channel's nodes are written in one
+/// xenstore transaction. `ao_how`: NULL waits and returns the
 /// result; with a callback the callback receives the result and 0 is returned; completion
 /// by event is not supported (ERROR_NI). (libxl 4.17 itself does not export this.)
 ///
