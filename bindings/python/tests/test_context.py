@@ -100,16 +100,21 @@ def test_vmessage_formats_the_va_list(ctx):
     assert captured[2].text == "\udce9 not utf-8 1"
 
 
-def test_threads_share_a_context(ctx, domid):
+def test_threads_share_a_context(ctx, new_domain):
     """8 threads on one context, their calls running at once: every add gets its own devid,
-    and each call's messages (ctx.messages, XlError.messages) are its own thread's."""
+    and each call's messages (ctx.messages, XlError.messages) are its own thread's. The
+    channels are a driver domain's (xenstore only): the subject is the context's threads,
+    not the device model, which serves one QMP client at a time."""
+    new_domain("thread-driver", qemu=False)
+    domid = new_domain(qemu=False)
     errors = []
     devids = []
 
     def work(t):
         try:
             for i in range(25):
-                added = ctx.add(domid, Channel("t%d.c%d" % (t, i), Connection.PTY))
+                added = ctx.add(domid, Channel("t%d.c%d" % (t, i), Connection.PTY,
+                                               backend_domname="thread-driver"))
                 assert ctx.messages == []
                 devids.append(added.devid)
                 try:
