@@ -280,6 +280,27 @@ let chardev_filename q label =
            Some (String.sub reply start (stop - start))
        | _ -> None)
 
+(* The position of [sub] in [s] at or after [from], without allocating. *)
+let find_sub s sub from =
+  let n = String.length sub and m = String.length s in
+  let rec at i j = j = n || (s.[i + j] = sub.[j] && at i (j + 1)) in
+  let rec go i = if i + n > m then None else if at i 0 then Some i else go (i + 1) in
+  go from
+
+(* The labels query-chardev lists. *)
+let chardev_labels q =
+  let reply = qmp q "{\"execute\": \"query-chardev\"}" in
+  let key = "\"label\": \"" in
+  let rec go from acc =
+    match find_sub reply key from with
+    | None -> acc
+    | Some i ->
+        let start = i + String.length key in
+        let stop = String.index_from reply start '"' in
+        go stop (String.sub reply start (stop - start) :: acc)
+  in
+  go 0 []
+
 let qemu_of domid = List.find (fun q -> q.domid = domid) !qemus
 
 (* The pty qemu made for console [devid] of [domid]. *)
@@ -982,14 +1003,12 @@ let test_threads ctx =
           check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty"));
           check_int "no call is running afterwards" (calls_running ctx) 0)
 
-(* 8 threads share one context: 50 adds each to one domain, all succeed with distinct
-   devids, and each call's messages are its own (a failing add in one thread does not leak
-   its messages into another's). The channels are a driver domain's (xenstore only): the
-   subject is the context's threads, not the device model. *)
+(* 8 threads share one context: 50 adds each to one domain (hot-added to its qemu), all
+   succeed with distinct devids, and each call's messages are its own (a failing add in one
+   thread does not leak its messages into another's). *)
 let test_shared_context ctx =
   register_domain 90 "threads90";
-  register_domain 91 "threads-driver";
-  let pty name = Device_channel.make ~backend_domname:"threads-driver" ~name Pty in
+  let q90 = start_qemu 90 in
   let threads = 8 and rounds = 50 in
   let results = Array.make threads [] in
   let worker t =
@@ -1014,7 +1033,12 @@ let test_shared_context ctx =
   check_eq "their devids: exactly 1..400" (show_list string_of_int)
     (List.sort compare oks) (List.init (threads * rounds) (fun i -> i + 1));
   check_int "listed" (match Device_channel.list ctx ~domid:90 with Ok l -> List.length l | Error _ -> -1)
-    (threads * rounds)
+    (threads * rounds);
+  check_eq "their chardevs in qemu: exactly libxl-channel1..400" (show_list Fun.id)
+    (List.sort compare
+       (List.filter (String.starts_with ~prefix:"libxl-channel") (chardev_labels q90)))
+    (List.sort compare (List.init (threads * rounds) (fun i -> Printf.sprintf "libxl-channel%d" (i + 1))));
+  stop_qemu q90
 
 (* A test group that raises counts as one failure; the others still run. *)
 let group name f =
@@ -1026,7 +1050,7 @@ let () =
   (* bounded: SIGALRM ends a hung run (its qemus stopped at exit) *)
   Sys.set_signal Sys.sigalrm
     (Sys.Signal_handle (fun _ -> prerr_endline "test_xlchannel: alarm expired"; exit 3));
-  ignore (Unix.alarm 120);
+  ignore (Unix.alarm 240);
   if Sys.getenv_opt "XENSTORED_PATH" = None then begin
     prerr_endline "no xenstore: run inside testbed/with-xenstored.sh --no-preload";
     exit 2
