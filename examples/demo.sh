@@ -90,19 +90,31 @@ converse() {
     local stand_in=(timeout 30 python3 examples/guest_end.py "$run/qmp-guest" "$chardev" "$run")
     local agent=(timeout 20 python3 examples/dom0_agent.py "$sock")
     if [ "$mode" = --reply ]; then stand_in+=(--reply); else agent+=(--one-way "hello from dom0"); fi
+    local out=$run/guest-$chardev.out
+    # Made empty here, before the stand-in starts: no "ready" from an earlier run can be read.
+    : >"$out"
     printf '%s &\n' "$(show "${stand_in[@]}")"
-    "${stand_in[@]}" >"$run/guest.out" 2>&1 &
+    "${stand_in[@]}" >"$out" 2>&1 &
     guest_pid=$!
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^guest: ready$' "$run/guest.out" && break
+    for ((i = 0; i < 250; i++)); do  # 25 s: longer than any of the stand-in's own waits
+        grep -q '^guest: ready$' "$out" && break
         kill -0 "$guest_pid" 2>/dev/null || break
         sleep 0.1
     done
-    grep -q '^guest: ready$' "$run/guest.out" || { cat "$run/guest.out" >&2; exit 1; }
+    if ! grep -q '^guest: ready$' "$out"; then
+        local state="still running" status=0
+        if ! kill -0 "$guest_pid" 2>/dev/null; then
+            wait "$guest_pid" || status=$?
+            guest_pid= state="exited with status $status"
+        fi
+        echo "the stand-in is not ready after $i tenths of a second ($state):" >&2
+        cat "$out" >&2
+        exit 1
+    fi
     cmd "${agent[@]}"
-    wait "$guest_pid" || { cat "$run/guest.out" >&2; exit 1; }
+    wait "$guest_pid" || { cat "$out" >&2; exit 1; }
     guest_pid=
-    grep -v '^guest: ready$' "$run/guest.out"
+    grep -v '^guest: ready$' "$out"
 }
 
 echo "Channels for a guest's cloud agent: read from an xl config, hot-added to the running guest"

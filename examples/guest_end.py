@@ -39,6 +39,7 @@ class Qmp:
         end = time.monotonic() + DEADLINE_S
         while True:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(DEADLINE_S)  # also for connect, which waits while qemu's backlog is full
             try:
                 self.sock.connect(path)
                 break
