@@ -16,6 +16,7 @@ unset LD_PRELOAD
 run=$(mktemp -d "${TMPDIR:-/tmp}/xlchannel-demo.XXXXXX")
 qemu_pid=
 qemu_log=$run/qemu.log
+guest_pid=
 
 # qemu's state letter from /proc, or nothing once it is gone (a zombie counts as gone).
 qemu_alive() {
@@ -52,6 +53,7 @@ qemu_stop() {
 
 finish() {
     local status=$?
+    if [ -n "$guest_pid" ]; then kill "$guest_pid" 2>/dev/null || true; wait "$guest_pid" 2>/dev/null || true; fi
     if [ -n "$qemu_pid" ]; then
         timeout 5 python3 examples/qmp.py "$run/qmp" quit >/dev/null 2>&1 || true
         qemu_stop || true
@@ -78,9 +80,47 @@ show() {
 }
 cmd() { show "$@"; "$@"; }
 
-echo "Channels for a guest's cloud agent: read from an xl config, added to the guest in xenstore,"
-echo "served by qemu in dom0, and used by a dom0 program. Every daemon and tool here is real"
-echo "(Debian's Xen 4.17 xenstored and xl, qemu $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')); only the hypervisor and the guest are absent."
+# The dom0 agent talks through channel chardev $1 (socket $2): examples/guest_end.py stands
+# in for the guest's agent inside qemu (over its own QMP socket) and reads one message; with
+# --reply it answers (and its muxes stay in qemu), else the agent sends --one-way and the
+# stand-in takes all it added away again. Both are bounded by timeout; the stand-in's lines
+# follow the agent's.
+converse() {
+    local chardev=$1 sock=$2 mode=${3:-} i
+    local stand_in=(timeout 30 python3 examples/guest_end.py "$run/qmp-guest" "$chardev" "$run")
+    local agent=(timeout 20 python3 examples/dom0_agent.py "$sock")
+    if [ "$mode" = --reply ]; then stand_in+=(--reply); else agent+=(--one-way "hello from dom0"); fi
+    local out=$run/guest-$chardev.out
+    # Made empty here, before the stand-in starts: no "ready" from an earlier run can be read.
+    : >"$out"
+    printf '%s &\n' "$(show "${stand_in[@]}")"
+    "${stand_in[@]}" >"$out" 2>&1 &
+    guest_pid=$!
+    for ((i = 0; i < 250; i++)); do  # 25 s: longer than any of the stand-in's own waits
+        grep -q '^guest: ready$' "$out" && break
+        kill -0 "$guest_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -q '^guest: ready$' "$out"; then
+        local state="still running" status=0
+        if ! kill -0 "$guest_pid" 2>/dev/null; then
+            wait "$guest_pid" || status=$?
+            guest_pid= state="exited with status $status"
+        fi
+        echo "the stand-in is not ready after $i tenths of a second ($state):" >&2
+        cat "$out" >&2
+        exit 1
+    fi
+    cmd "${agent[@]}"
+    wait "$guest_pid" || { cat "$out" >&2; exit 1; }
+    guest_pid=
+    grep -v '^guest: ready$' "$out"
+}
+
+echo "Channels for a guest's cloud agent: read from an xl config, hot-added to the running guest"
+echo "(its device model, qemu in dom0, first, then xenstore), and used by a dom0 program. Every"
+echo "daemon and tool here is real (Debian's Xen 4.17 xenstored and xl, qemu $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')); only the"
+echo "hypervisor and the guest are absent."
 
 step "A private xenstored is running (Xen 4.17's, no hypervisor needed)."
 note "socket $XENSTORED_PATH"
@@ -90,6 +130,23 @@ cmd xenstore-write /local/domain/$domid "" /local/domain/$domid/name cloud-vm /l
 cmd xenstore-chmod /local/domain/$domid n0 r$domid
 cmd xenstore-write /local/domain/$domid/device ""
 cmd xenstore-chmod /local/domain/$domid/device n0 r$domid
+
+step "The guest is running: start its device model, qemu, with libxl's QMP socket for it."
+echo "On a real host 'xl create' starts qemu when it creates the domain, with the -chardev"
+echo "arguments of the channels it has then (step 11); this guest has none yet. No hypervisor"
+echo "runs here, so qemu runs without a machine (-machine none). xlchannel finds it at"
+echo "<run dir>/qmp-libxl-$domid; the demo's own QMP sockets are qmp and qmp-guest."
+export XLCHANNEL_RUN_DIR=$run
+note "XLCHANNEL_RUN_DIR=$run: the run dir (/var/run/xen on a real host)"
+qemu=(qemu-system-x86_64 -machine none -nodefaults -display none
+      -qmp "unix:$run/qmp-libxl-$domid,server=on,wait=off" -qmp "unix:$run/qmp,server=on,wait=off"
+      -qmp "unix:$run/qmp-guest,server=on,wait=off")
+printf '%s &\n' "$(show "${qemu[@]}")"
+"${qemu[@]}" </dev/null >"$qemu_log" 2>&1 &
+qemu_pid=$!
+echo "qemu runs as pid $qemu_pid"
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
+note "no channel yet: only qemu's three QMP monitors"
 
 step "The channel list of the guest's xl config, $config:"
 sed -n '/^channel/,/^]/p' $config
@@ -102,7 +159,9 @@ step "Read its channels as 'xl create' 4.17 reads them."
 show xlchannel config "$run/cloud-vm.cfg"
 xlchannel config "$run/cloud-vm.cfg" | tee "$run/channels.json"
 
-step "Add them to the running guest, as 'xl create' would have."
+step "Hot-add them to the running guest, with the config's rules ('xl create' would have added them at creation)."
+echo "For each channel xlchannel first makes its character device in qemu over QMP, then writes"
+echo "its xenstore nodes, so the socket listens before the guest can see the channel."
 cmd xlchannel add cloud-vm --config "$run/cloud-vm.cfg"
 echo "A mistaken request is refused, and nothing is written:"
 show xlchannel add cloud-vm connection=socket,name=org.example.broken
@@ -111,6 +170,12 @@ xlchannel add cloud-vm connection=socket,name=org.example.broken 2>&1 || status=
 [ "$status" -eq 1 ]
 echo "exit status $status"
 if xenstore-exists /local/domain/$domid/device/console/3; then echo "console 3 was written" >&2; exit 1; fi
+
+step "Ask qemu over QMP which character devices it has now."
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev | tee "$run/chardevs"
+grep -q "\"disconnected:unix:$run/cloud-agent.sock,server=on\", \"label\": \"libxl-channel1\"" "$run/chardevs"
+grep -q '"pty:/dev/pts/[0-9]*", "label": "libxl-channel2"' "$run/chardevs"
+note "libxl-channel1 listens on the agent channel's socket; libxl-channel2 is the pty, which xlchannel recorded for the guest's console as its tty: $(xenstore-read /local/domain/$domid/device/console/2/tty)"
 
 step "List them; Debian's real 'xl channel-list' prints the same bytes."
 show xlchannel list cloud-vm
@@ -150,39 +215,33 @@ echo "Console 2, the pty channel, has the same nodes; its output node says:"
 cmd xenstore-read /local/domain/$domid/device/console/2/output
 
 step "The qemu arguments that serve these channels."
+echo "When a guest is created with these channels, xl starts its qemu with these arguments; here"
+echo "the running qemu got the same character devices through QMP (steps 6 and 7)."
 show xlchannel dm-args cloud-vm
 xlchannel dm-args cloud-vm | tee "$run/dm-args"
-eval "set -- $(cat "$run/dm-args")"
+grep -q -- "-chardev socket,id=libxl-channel1,path=$run/cloud-agent.sock,server=on,wait=off -chardev pty,id=libxl-channel2" "$run/dm-args"
 
-step "Start qemu with them, and a QMP control socket."
-echo "No guest runs here (there is no hypervisor), so something must stand at the guest's end of"
-echo "the agent channel: qemu's own monitor (-mon chardev=libxl-channel1) stands in for the agent"
-echo "inside the guest."
-# Two QMP sockets: the demo's own, and the one libxl gives a domain's device model
-# (qmp-libxl-<domid> in the run dir), which xlchannel's hotplug talks to.
-qemu=(qemu-system-x86_64 -machine none -nodefaults -display none
-      -qmp "unix:$run/qmp,server=on,wait=off" -qmp "unix:$run/qmp-libxl-$domid,server=on,wait=off"
-      "$@" -mon chardev=libxl-channel1,mode=readline)
-printf '%s &\n' "$(show "${qemu[@]}")"
-"${qemu[@]}" </dev/null >"$qemu_log" 2>&1 &
-qemu_pid=$!
-echo "qemu runs as pid $qemu_pid"
-
-step "Ask qemu over QMP which character devices it has."
-cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
-note "libxl-channel1 listens on the channel's socket; libxl-channel2 is the pty; compat_monitor0 is QMP itself"
-
-step "A dom0 agent connects to the channel's socket, found through xenstore, and talks."
+step "The dom0 agent talks to the guest's agent through the channel, its socket found through xenstore."
+echo "No guest runs here, so nothing inside qemu would read the channel's chardev. A stand-in for"
+echo "the guest's agent (examples/guest_end.py) adds, over qemu's QMP, a socket chardev of its own"
+echo "and the filters that carry the channel's bytes to it and its answer back (qemu's"
+echo "filter-redirectors, the only frontends that take a chardev without a guest; qemu's muxes let"
+echo "a reading and a writing filter share each chardev; the filters frame each message with a"
+echo "4-byte length). The bytes go: dom0 agent -> the channel's socket -> qemu's libxl-channel1 ->"
+echo "the stand-in, and its answer back the same way."
 sock=$(xenstore-read /libxl/$domid/device/console/1/path)
-cmd timeout 20 python3 examples/dom0_agent.py "$sock"
-note "the answer comes from qemu's monitor, standing in for the guest's agent"
+converse libxl-channel1 "$sock" --reply
 
-step "Hot-add a channel to the running guest: its chardev appears in qemu before its nodes."
-export XLCHANNEL_RUN_DIR=$run
-note "XLCHANNEL_RUN_DIR=$run: where the device model's QMP socket is (/var/run/xen on a real host)"
+step "Hot-add a third channel, by SPEC, and talk through it at once."
 cmd xlchannel add cloud-vm "connection=socket,name=org.example.hotplug,path=$run/hotplug.sock"
-cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
-python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("%s accepts a connection" % sys.argv[1])' "$run/hotplug.sock"
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev | tee "$run/chardevs"
+grep -q "\"disconnected:unix:$run/hotplug.sock,server=on\", \"label\": \"libxl-channel3\"" "$run/chardevs"
+note "libxl-channel3 listens on the new socket; guest-libxl-channel1 and the two muxes are step 12's stand-in's, which qemu keeps"
+echo "The stand-in for the guest's agent again, now reading libxl-channel3: the dom0 agent's bytes"
+echo "pass through the new channel's socket and chardev the moment the add has returned. One way"
+echo "only: an answer would need a mux, and qemu never lets a chardev go that a mux has had, so"
+echo "this channel could not be removed in step 15."
+converse libxl-channel3 "$(xenstore-read /libxl/$domid/device/console/3/path)"
 
 step "Inside the guest, udev links the new console by its channel name."
 echo "No guest runs here, so the helper runs in dom0; it reads the name the guest's would read at"
@@ -198,7 +257,8 @@ xenstore-rm /local/domain/0/device/console
 
 step "Remove the hot-added channel: chardev, socket and nodes go."
 cmd xlchannel remove cloud-vm org.example.hotplug
-cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev
+cmd timeout 20 python3 examples/qmp.py "$run/qmp" query-chardev | tee "$run/chardevs"
+if grep -q '"label": "libxl-channel3"' "$run/chardevs"; then echo "libxl-channel3 is still in qemu" >&2; exit 1; fi
 [ ! -e "$run/hotplug.sock" ] || { echo "$run/hotplug.sock is still there" >&2; exit 1; }
 for node in /local/domain/$domid/device/console/3 /local/domain/0/backend/console/$domid/3 /libxl/$domid/device/console/3; do
     if xenstore-exists "$node"; then echo "$node is still there" >&2; exit 1; fi

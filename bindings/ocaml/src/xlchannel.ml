@@ -318,6 +318,12 @@ module Device_channel = struct
   external stub_add :
     raw_context -> int -> t -> (t, int) result * raw_messages
     = "xlc_channel_add"
+  external stub_remove :
+    raw_context -> int -> t -> (unit, int) result * raw_messages
+    = "xlc_channel_remove"
+  external stub_destroy :
+    raw_context -> int -> t -> (unit, int) result * raw_messages
+    = "xlc_channel_destroy"
   external stub_list :
     raw_context -> int -> (t list, int) result * raw_messages
     = "xlc_channel_list"
@@ -334,6 +340,8 @@ module Device_channel = struct
     = "xlc_channel_of_json"
 
   let add ctx ~domid t = call ctx (fun raw -> stub_add raw domid t)
+  let remove ctx ~domid t = call ctx (fun raw -> stub_remove raw domid t)
+  let destroy ctx ~domid t = call ctx (fun raw -> stub_destroy raw domid t)
   let list ctx ~domid = call ctx (fun raw -> stub_list raw domid)
   let getinfo ctx ~domid t = call ctx (fun raw -> stub_getinfo raw domid t)
   let to_json ctx t = call ctx (fun raw -> stub_to_json raw t)

@@ -205,7 +205,23 @@ module Device_channel : sig
       chosen (devid -1: the first free one >= 1) and [backend_domid] resolved from
       [backend_domname]. [Inval] for a channel libxl refuses (no name, no socket path, ...),
       [Domain_notfound] for a domain without [/local/domain/<domid>], [Device_exists] for a
-      devid in use. *)
+      devid in use. A channel the local domain (dom0) serves is hot-added to the domain's
+      running device model (qemu, QMP socket [qmp-libxl-<domid>]) before its nodes
+      appear. *)
+
+  val remove : context -> domid:int -> t -> (unit, error) result
+  (** [libxl_device_channel_remove] (synchronous, ao_how NULL): graceful unplug of console
+      [t.devid] (the devid {!add} returned, not a {!list} number; only the devid is read):
+      libxl's removal protocol (the backend goes offline and Closing, a bounded wait for the
+      frontend to close), then the chardev in the device model and the frontend, backend and
+      [/libxl] nodes go. All or nothing: a device model that does not answer or refuses
+      fails it with nothing changed. [Notfound] for a console the domain does not have,
+      [Inval] for devid 0 or below. Other OCaml threads run meanwhile. *)
+
+  val destroy : context -> domid:int -> t -> (unit, error) result
+  (** [libxl_device_channel_destroy] (ao_how NULL): forced unplug, no waiting; a device
+      model that refuses or is gone is a warning (in {!last_messages}), and the nodes go in
+      any case. Errors as for {!remove}. *)
 
   val list : context -> domid:int -> (t list, error) result
   (** [libxl_device_channel_list]: numbered 0, 1, 2... in xenstore order, as libxl 4.17

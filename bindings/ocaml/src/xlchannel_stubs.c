@@ -604,6 +604,41 @@ CAMLprim value xlc_channel_add(value vctx, value vdomid, value vch)
     CAMLreturn(finish(c, rc ? result_error(rc) : result_ok(out)));
 }
 
+/* Unplug: libxl_device_channel_remove (graceful) or _destroy (forced), which may wait
+ * (bounded) for the frontend and talk to the device model, so other OCaml threads run
+ * meanwhile. */
+static value channel_unplug(value vctx, value vdomid, value vch,
+                            int (*unplug)(libxl_ctx *, uint32_t, libxl_device_channel *,
+                                          const libxl_asyncop_how *))
+{
+    CAMLparam3(vctx, vdomid, vch);
+    struct xlc_ctx *c;
+    libxl_device_channel ch;
+    uint32_t domid = 0;
+    int rc = enter(vctx, &c);
+    if (rc) CAMLreturn(no_messages(result_error(rc)));
+    if ((rc = to_u32(c, vdomid, "domid", &domid)) || (rc = channel_of_value(c, vch, &ch))) {
+        CAMLreturn(finish(c, result_error(rc)));
+    }
+    caml_enter_blocking_section();
+    rc = unplug(c->ctx, domid, &ch, NULL);
+    caml_leave_blocking_section();
+    libxl_device_channel_dispose(&ch);
+    CAMLreturn(finish(c, rc ? result_error(rc) : result_ok(Val_unit)));
+}
+
+/* raw_context -> int -> channel -> (unit, int) result. */
+CAMLprim value xlc_channel_remove(value vctx, value vdomid, value vch)
+{
+    return channel_unplug(vctx, vdomid, vch, libxl_device_channel_remove);
+}
+
+/* raw_context -> int -> channel -> (unit, int) result. */
+CAMLprim value xlc_channel_destroy(value vctx, value vdomid, value vch)
+{
+    return channel_unplug(vctx, vdomid, vch, libxl_device_channel_destroy);
+}
+
 /* raw_context -> int -> (channel list, int) result. libxl returns NULL both for "no
  * channels" and for a failure; a failure is the one that logged an error. */
 CAMLprim value xlc_channel_list(value vctx, value vdomid)

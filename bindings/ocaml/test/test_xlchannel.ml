@@ -151,6 +151,164 @@ let register_domain domid name =
   xs_write (d ^ "/device") "";
   xs_chmod (d ^ "/device") guest_reads
 
+(* ---- a real qemu as a domain's device model ----
+   As c-tests/qemu_helpers.h: qemu-system-x86_64 -machine none -nodefaults -display none,
+   libxl's QMP socket at $XLCHANNEL_RUN_DIR/qmp-libxl-<domid> (the library's) and a second
+   one for the test's own questions (a QMP socket serves one client at a time). Every wait
+   is bounded; qemu runs under timeout(1) and is stopped at exit (and by the alarm's
+   handler), so it cannot outlive the test. *)
+
+let run_dir =
+  let d = Printf.sprintf "%s/xlchannel-ocaml.%d" (Filename.get_temp_dir_name ()) (Unix.getpid ()) in
+  Unix.mkdir d 0o700;
+  Unix.putenv "XLCHANNEL_RUN_DIR" d;
+  d
+
+type qemu = { pid : int; domid : int; libxl_qmp : string; fd : Unix.file_descr; pending : Buffer.t }
+
+let qemus : qemu list ref = ref []
+
+let wait_gone pid seconds =
+  let deadline = Unix.gettimeofday () +. seconds in
+  let rec go () =
+    match Unix.waitpid [ Unix.WNOHANG ] pid with
+    | 0, _ when Unix.gettimeofday () < deadline -> Unix.sleepf 0.02; go ()
+    | 0, _ -> false
+    | _ -> true
+    | exception Unix.Unix_error (Unix.ECHILD, _, _) -> true
+  in
+  go ()
+
+let stop_qemu q =
+  qemus := List.filter (fun x -> x.pid <> q.pid) !qemus;
+  let quit = "{\"execute\": \"quit\"}\n" in
+  (try ignore (Unix.write_substring q.fd quit 0 (String.length quit)) with _ -> ());
+  (try Unix.close q.fd with _ -> ());
+  if not (wait_gone q.pid 5.) then begin
+    (try Unix.kill q.pid Sys.sigterm with _ -> ());
+    if not (wait_gone q.pid 5.) then begin
+      (try Unix.kill q.pid Sys.sigkill with _ -> ());
+      ignore (wait_gone q.pid 5.)
+    end
+  end;
+  List.iter (fun p -> try Unix.unlink p with _ -> ()) [ q.libxl_qmp; Printf.sprintf "%s/qmp-test-%d" run_dir q.domid ]
+
+let () =
+  at_exit (fun () ->
+      List.iter stop_qemu !qemus;
+      ignore (Sys.command (Printf.sprintf "rm -rf %s" (Filename.quote run_dir))))
+
+(* One line from qemu within 10 s, or Failure. *)
+let rec qmp_line q =
+  let text = Buffer.contents q.pending in
+  match String.index_opt text '\n' with
+  | Some i ->
+      Buffer.clear q.pending;
+      Buffer.add_string q.pending (String.sub text (i + 1) (String.length text - i - 1));
+      String.trim (String.sub text 0 i)
+  | None ->
+      (match Unix.select [ q.fd ] [] [] 10. with
+       | [], _, _ -> failwith "qemu said nothing for 10 s"
+       | _ ->
+           let b = Bytes.create 65536 in
+           let n = Unix.read q.fd b 0 (Bytes.length b) in
+           if n = 0 then failwith "qemu closed its QMP socket";
+           Buffer.add_subbytes q.pending b 0 n);
+      qmp_line q
+
+(* A command's reply line ({"return"... or {"error"...), events skipped. *)
+let qmp q command =
+  ignore (Unix.write_substring q.fd (command ^ "\n") 0 (String.length command + 1));
+  let rec reply () =
+    let l = qmp_line q in
+    if String.starts_with ~prefix:"{\"return\"" l || String.starts_with ~prefix:"{\"error\"" l then l
+    else reply ()
+  in
+  reply ()
+
+let start_qemu domid =
+  let libxl_qmp = Printf.sprintf "%s/qmp-libxl-%d" run_dir domid in
+  let test_qmp = Printf.sprintf "%s/qmp-test-%d" run_dir domid in
+  let log = Unix.openfile (Printf.sprintf "%s/qemu-%d.log" run_dir domid) [ Unix.O_WRONLY; Unix.O_CREAT; Unix.O_TRUNC ] 0o600 in
+  let null = Unix.openfile "/dev/null" [ Unix.O_RDONLY ] 0 in
+  let qemu = Option.value (Sys.getenv_opt "XLCHANNEL_QEMU") ~default:"qemu-system-x86_64" in
+  let args =
+    [| "timeout"; "300"; qemu; "-machine"; "none"; "-nodefaults"; "-display"; "none"; "-qmp";
+       Printf.sprintf "unix:%s,server=on,wait=off" libxl_qmp; "-qmp";
+       Printf.sprintf "unix:%s,server=on,wait=off" test_qmp |]
+  in
+  (* valgrind's preload is not qemu's business *)
+  let env = Array.of_list (List.filter (fun e -> not (String.starts_with ~prefix:"LD_PRELOAD=" e))
+                             (Array.to_list (Unix.environment ()))) in
+  let pid = Unix.create_process_env "timeout" args env null log log in
+  Unix.close null;
+  Unix.close log;
+  let deadline = Unix.gettimeofday () +. 10. in
+  let rec connect () =
+    let fd = Unix.socket ~cloexec:true Unix.PF_UNIX Unix.SOCK_STREAM 0 in
+    match Unix.connect fd (Unix.ADDR_UNIX test_qmp) with
+    | () -> fd
+    | exception Unix.Unix_error _ ->
+        Unix.close fd;
+        if Unix.gettimeofday () > deadline || fst (Unix.waitpid [ Unix.WNOHANG ] pid) <> 0 then
+          failwith ("qemu made no QMP socket for domain " ^ string_of_int domid)
+        else (Unix.sleepf 0.02; connect ())
+  in
+  let q = { pid; domid; libxl_qmp; fd = connect (); pending = Buffer.create 4096 } in
+  qemus := q :: !qemus;
+  ignore (qmp_line q : string) (* the greeting *);
+  if qmp q "{\"execute\": \"qmp_capabilities\"}" <> "{\"return\": {}}" then failwith "qmp_capabilities";
+  q
+
+(* query-chardev: the filename of chardev [label], or None when qemu has none. *)
+let chardev_filename q label =
+  let reply = qmp q "{\"execute\": \"query-chardev\"}" in
+  let find sub from =
+    let n = String.length sub and m = String.length reply in
+    let rec go i = if i + n > m then None else if String.sub reply i n = sub then Some i else go (i + 1) in
+    go from
+  in
+  match find (Printf.sprintf "\"label\": \"%s\"" label) 0 with
+  | None -> None
+  | Some at ->
+      let rec open_brace i = if i <= 0 || reply.[i] = '{' then i else open_brace (i - 1) in
+      let key = "\"filename\": \"" in
+      (match find key (open_brace at) with
+       | Some f when f < at ->
+           let start = f + String.length key in
+           let stop = String.index_from reply start '"' in
+           Some (String.sub reply start (stop - start))
+       | _ -> None)
+
+(* The position of [sub] in [s] at or after [from], without allocating. *)
+let find_sub s sub from =
+  let n = String.length sub and m = String.length s in
+  let rec at i j = j = n || (s.[i + j] = sub.[j] && at i (j + 1)) in
+  let rec go i = if i + n > m then None else if at i 0 then Some i else go (i + 1) in
+  go from
+
+(* The labels query-chardev lists. *)
+let chardev_labels q =
+  let reply = qmp q "{\"execute\": \"query-chardev\"}" in
+  let key = "\"label\": \"" in
+  let rec go from acc =
+    match find_sub reply key from with
+    | None -> acc
+    | Some i ->
+        let start = i + String.length key in
+        let stop = String.index_from reply start '"' in
+        go stop (String.sub reply start (stop - start) :: acc)
+  in
+  go 0 []
+
+let qemu_of domid = List.find (fun q -> q.domid = domid) !qemus
+
+(* The pty qemu made for console [devid] of [domid]. *)
+let qemu_pty domid devid =
+  match chardev_filename (qemu_of domid) (Printf.sprintf "libxl-channel%d" devid) with
+  | Some f when String.starts_with ~prefix:"pty:" f -> Some (String.sub f 4 (String.length f - 4))
+  | _ -> None
+
 (* ---- tests ---- *)
 
 let test_abi () =
@@ -284,8 +442,12 @@ let add ctx domid ch = Device_channel.add ctx ~domid ch
 
 let devid_of what r = match expect_ok what r with Some (c : Device_channel.t) -> c.devid | None -> -99
 
+(* Guest 5's socket channel: qemu creates it. *)
+let sock5 = run_dir ^ "/x y,z.sock"
+
 let test_add ctx =
   register_domain 5 "guest5";
+  let q5 = start_qemu 5 in
   check_int "add pty: first free console devid" (devid_of "add pty" (add ctx 5 (pty "org.example.pty"))) 1;
   let fe = "/local/domain/5/device/console/1" and be = "/local/domain/0/backend/console/5/1" in
   check_opt "frontend name" (xs_read (fe ^ "/name")) (Some "org.example.pty");
@@ -293,16 +455,25 @@ let test_add ctx =
   check_opt "frontend backend" (xs_read (fe ^ "/backend")) (Some be);
   check_opt "backend connection" (xs_read (be ^ "/connection")) (Some "pty");
   check_opt "libxl copy name" (xs_read "/libxl/5/device/console/1/name") (Some "org.example.pty");
-  (match expect_ok "add socket" (add ctx 5 (socket "org.example.sock" "/run/x y,z.sock")) with
+  (match expect_ok "add socket" (add ctx 5 (socket "org.example.sock" sock5)) with
   | Some c ->
       check_int "add socket: devid 2" c.devid 2;
       check_int "add socket: backend_domid" c.backend_domid 0;
-      check "add socket: connection kept" (c.connection = Socket (Some "/run/x y,z.sock"))
+      check "add socket: connection kept" (c.connection = Socket (Some sock5))
   | None -> ());
   check_opt "socket output" (xs_read "/local/domain/5/device/console/2/output")
     (Some "chardev:libxl-channel2");
   check_opt "socket path in backend" (xs_read "/local/domain/0/backend/console/5/2/path")
-    (Some "/run/x y,z.sock");
+    (Some sock5);
+  (* hot-added: qemu has both chardevs, listening on the socket the moment add returned *)
+  check_opt "qemu's socket chardev" (chardev_filename q5 "libxl-channel2")
+    (Some (Printf.sprintf "disconnected:unix:%s,server=on" sock5));
+  check "qemu's pty chardev, as the frontend's tty records it"
+    (qemu_pty 5 1 <> None && qemu_pty 5 1 = xs_read "/local/domain/5/device/console/1/tty");
+  check "the socket accepts a connection"
+    (let fd = Unix.socket Unix.PF_UNIX Unix.SOCK_STREAM 0 in
+     Fun.protect ~finally:(fun () -> Unix.close fd) (fun () ->
+         match Unix.connect fd (Unix.ADDR_UNIX sock5) with () -> true | exception _ -> false));
   (* Explicit devids: a gap is kept and filled later; an existing one is refused. *)
   check_int "explicit devid 4"
     (devid_of "add devid 4" (add ctx 5 (Device_channel.make ~devid:4 ~name:"org.example.four" Pty)))
@@ -317,7 +488,8 @@ let test_add ctx =
     (match add ctx 5 (Device_channel.make ~devid:2 ~name:"dup" Pty) with
     | Error e -> int_of_error_code e.code = -17
     | Ok _ -> false);
-  (* A backend domain by name (resolved, written back) and by number. *)
+  (* A backend domain by name (resolved, written back) and by number: xenstore only, so
+     guest 6 needs no device model. *)
   register_domain 3 "driver-dom";
   register_domain 6 "guest6";
   (match
@@ -386,13 +558,13 @@ let test_list_and_getinfo ctx =
         [ 0; 1; 2; 3 ];
       check_eq "list: second is the socket" show_channel (List.nth l 1)
         { backend_domid = 0; backend_domname = None; devid = 1; name = Some "org.example.sock";
-          connection = Socket (Some "/run/x y,z.sock") };
+          connection = Socket (Some sock5) };
       (match expect_ok "getinfo pty" (Device_channel.getinfo ctx ~domid:5 (List.hd l)) with
       | Some i ->
           check_eq "getinfo pty" show_info i
             { backend = Some "/local/domain/0/backend/console/5/1"; backend_id = 0;
               frontend = Some "/local/domain/5/device/console/1"; frontend_id = 5; devid = 0;
-              state = 1; evtch = -1; rref = -1; connection = Pty (Some "") }
+              state = 1; evtch = -1; rref = -1; connection = Pty (qemu_pty 5 1) }
       | None -> ());
       (match expect_ok "getinfo socket" (Device_channel.getinfo ctx ~domid:5 (List.nth l 1)) with
       | Some i ->
@@ -432,7 +604,8 @@ let test_hostile_guest ctx =
           check_int "state: strtoul, truncated" i.state 5;
           check_int "rref -2" i.rref (-2);
           check_int "evtch saturated" i.evtch (-1);
-          check "tty is read-only for the guest" (i.connection = Pty (Some ""))
+          check "tty is read-only for the guest: still qemu's pty"
+            (qemu_pty 5 1 <> None && i.connection = Pty (qemu_pty 5 1))
       | None -> ());
       xs_rm fe;
       (match expect_ok "getinfo without a frontend" (Device_channel.getinfo ctx ~domid:5 first) with
@@ -442,6 +615,7 @@ let test_hostile_guest ctx =
       | None -> ());
       (* A bad connection in libxl's own copy fails the whole list. *)
       register_domain 8 "guest8";
+      ignore (start_qemu 8 : qemu);
       ignore (expect_ok "add to guest8" (add ctx 8 (pty "ok")));
       xs_write "/libxl/8/device/console/2/name" "bad";
       xs_write "/libxl/8/device/console/2/connection" "serial";
@@ -455,6 +629,91 @@ let test_hostile_guest ctx =
       check_int "a console without a name is not a channel"
         (match Device_channel.list ctx ~domid:8 with Ok l -> List.length l | Error _ -> -1)
         1
+
+(* remove (graceful) and destroy (forced) with a real qemu: the three node directories, the
+   chardev and the socket go; errors carry the library's codes; a chardev qemu still uses
+   cannot be removed gracefully (nothing changes), destroy removes the nodes anyway. *)
+let test_unplug ctx =
+  register_domain 40 "unplug40";
+  let q = start_qemu 40 in
+  let sock = run_dir ^ "/unplug.sock" in
+  let dirs devid =
+    [ Printf.sprintf "/local/domain/40/device/console/%d" devid;
+      Printf.sprintf "/local/domain/0/backend/console/40/%d" devid;
+      Printf.sprintf "/libxl/40/device/console/%d" devid ]
+  in
+  let present devid = List.length (List.filter (fun p -> xs_read p <> None) (dirs devid)) in
+  let listens path =
+    let fd = Unix.socket Unix.PF_UNIX Unix.SOCK_STREAM 0 in
+    Fun.protect ~finally:(fun () -> Unix.close fd) (fun () ->
+        match Unix.connect fd (Unix.ADDR_UNIX path) with () -> true | exception _ -> false)
+  in
+  let remove = Device_channel.remove ctx ~domid:40 and destroy = Device_channel.destroy ctx ~domid:40 in
+  let console devid = { Device_channel.default with devid } in
+  let show_unit () = "()" in
+  match (add ctx 40 (socket "org.example.sock" sock), add ctx 40 (pty "org.example.pty")) with
+  | Ok s, Ok p ->
+      check_int "unplug: socket devid" s.devid 1;
+      check_int "unplug: pty devid" p.devid 2;
+      check "unplug: both chardevs in qemu"
+        (chardev_filename q "libxl-channel1" = Some (Printf.sprintf "disconnected:unix:%s,server=on" sock)
+         && qemu_pty 40 2 <> None);
+      check "unplug: the socket listens" (listens sock);
+      check_int "unplug: nodes of console 1" (present 1) 3;
+      (* errors first: nothing changes *)
+      expect_error ~contains:"domain 40 has no console 9" "remove of a console the domain lacks"
+        show_unit Notfound (remove (console 9));
+      check "remove of a missing console: code -23, libxl's closing line"
+        (match remove (console 9) with
+         | Error e -> int_of_error_code e.code = -23 && contains e.message "Unable to remove channel device"
+         | Ok () -> false);
+      expect_error ~contains:"domain 40 has no console 9" "destroy of a console the domain lacks"
+        show_unit Notfound (destroy (console 9));
+      expect_error "remove of console 0" show_unit Inval (remove (console 0));
+      expect_error "destroy of console -1" show_unit Inval (destroy (console (-1)));
+      expect_error ~contains:"domain 7777 has no console 1" "remove from an unknown domain"
+        show_unit Notfound (Device_channel.remove ctx ~domid:7777 (console 1));
+      expect_error ~contains:"not a 32-bit unsigned" "remove domid -1" show_unit Inval
+        (Device_channel.remove ctx ~domid:(-1) (console 1));
+      check_int "the failures changed nothing" (present 1 + present 2) 6;
+      (* qemu refuses to remove a chardev in use: remove fails and puts the backend back *)
+      ignore (qmp q "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"hubport\", \"id\": \"h0\", \"hubid\": 0}}");
+      check "a filter-redirector takes the socket chardev"
+        (String.starts_with ~prefix:"{\"return\""
+           (qmp q "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"filter-redirector\", \"id\": \"r0\", \"netdev\": \"h0\", \"queue\": \"tx\", \"indev\": \"libxl-channel1\"}}"));
+      expect_error ~contains:"Chardev 'libxl-channel1' is busy" "remove of a chardev qemu uses"
+        show_unit Qmp_generic_error (remove s);
+      check_int "refused: the nodes stay" (present 1) 3;
+      check_opt "refused: backend online again" (xs_read "/local/domain/0/backend/console/40/1/online") (Some "1");
+      check_opt "refused: backend state again" (xs_read "/local/domain/0/backend/console/40/1/state") (Some "1");
+      check "refused: the chardev stays" (chardev_filename q "libxl-channel1" <> None);
+      ignore (qmp q "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"r0\"}}");
+      (* graceful removal of the socket channel *)
+      check_eq "remove the socket channel" (show_result show_unit) (remove s) (Ok ());
+      check_int "removed: no node directory" (present 1) 0;
+      check_opt "removed: no chardev in qemu" (chardev_filename q "libxl-channel1") None;
+      check "removed: the socket file is gone" (not (Sys.file_exists sock));
+      check "removed: nothing listens" (not (listens sock));
+      check_int "removed: the pty channel untouched" (present 2) 3;
+      (* forced removal of the pty channel, by devid *)
+      check_eq "destroy the pty channel" (show_result show_unit) (destroy (console 2)) (Ok ());
+      check_int "destroyed: no node directory" (present 2) 0;
+      check_opt "destroyed: no chardev in qemu" (chardev_filename q "libxl-channel2") None;
+      check "destroyed: no warning" (last_messages ctx = []);
+      check_eq "no channel left" (show_result (show_list show_channel))
+        (Device_channel.list ctx ~domid:40) (Ok []);
+      (* a driver domain's channel: xenstore only, no device model *)
+      register_domain 41 "unplug41";
+      (match add ctx 41 (Device_channel.make ~backend_domname:"driver-dom" ~name:"org.example.drv" Pty) with
+       | Ok c ->
+           check_eq "remove a driver domain's channel" (show_result show_unit)
+             (Device_channel.remove ctx ~domid:41 c) (Ok ());
+           check_opt "its backend is gone" (xs_read "/local/domain/3/backend/console/41/1") None;
+           check_opt "its libxl copy is gone" (xs_read "/libxl/41/device/console/1") None
+       | Error e -> check ("add to guest 41: " ^ string_of_error e) false);
+      stop_qemu q
+  | s, p ->
+      check ("unplug: adds " ^ show_result show_channel s ^ ", " ^ show_result show_channel p) false
 
 let test_json ctx =
   check_eq "pty channel JSON (libxl's bytes)" (show_result (Printf.sprintf "%S"))
@@ -608,6 +867,7 @@ let test_config ctx =
     (Config.parse_spec ctx "connection=pty\000,name=x");
   (* What xl create does next: the config's channels added to a domain. *)
   register_domain 31 "cfg-guest";
+  ignore (start_qemu 31 : qemu) (* its pty channel is dom0's *);
   register_domain 32 "cfg-driver";
   match
     Config.channels ctx
@@ -672,6 +932,8 @@ let test_repeated_calls ctx =
       ignore (Device_channel.of_json ctx "{bad");
       ignore (Config.parse_spec ctx "connection=socket,name=a,path=/p,foo=bar");
       ignore (add ctx 5 (Device_channel.make ~devid:2 ~name:"dup" Pty));
+      ignore (Device_channel.remove ctx ~domid:5 { Device_channel.default with devid = 9 });
+      ignore (Device_channel.destroy ctx ~domid:5 { Device_channel.default with devid = 9 });
       ignore (Device_model.chardev_args ctx [ pty "a"; socket "b" "/s" ])
     done;
     Gc.compact ()
@@ -688,7 +950,7 @@ let test_repeated_calls ctx =
   in
   (* valgrind's own bookkeeping grows the process; it checks the leaks itself. *)
   if not under_valgrind then
-    check (Printf.sprintf "resident pages stable over 2800 calls (%d -> %d)" before after)
+    check (Printf.sprintf "resident pages stable over 3600 calls (%d -> %d)" before after)
       (after - before < 256)
 
 (* The runtime lock is released while a call waits for xenstored, a second thread's call on
@@ -741,11 +1003,12 @@ let test_threads ctx =
           check "the context works again" (Result.is_ok (Config.parse_spec ctx "connection=pty"));
           check_int "no call is running afterwards" (calls_running ctx) 0)
 
-(* 8 threads share one context: 50 adds each to one domain, all succeed with distinct
-   devids, and each call's messages are its own (a failing add in one thread does not leak
-   its messages into another's). *)
+(* 8 threads share one context: 50 adds each to one domain (hot-added to its qemu), all
+   succeed with distinct devids, and each call's messages are its own (a failing add in one
+   thread does not leak its messages into another's). *)
 let test_shared_context ctx =
   register_domain 90 "threads90";
+  let q90 = start_qemu 90 in
   let threads = 8 and rounds = 50 in
   let results = Array.make threads [] in
   let worker t =
@@ -770,7 +1033,12 @@ let test_shared_context ctx =
   check_eq "their devids: exactly 1..400" (show_list string_of_int)
     (List.sort compare oks) (List.init (threads * rounds) (fun i -> i + 1));
   check_int "listed" (match Device_channel.list ctx ~domid:90 with Ok l -> List.length l | Error _ -> -1)
-    (threads * rounds)
+    (threads * rounds);
+  check_eq "their chardevs in qemu: exactly libxl-channel1..400" (show_list Fun.id)
+    (List.sort compare
+       (List.filter (String.starts_with ~prefix:"libxl-channel") (chardev_labels q90)))
+    (List.sort compare (List.init (threads * rounds) (fun i -> Printf.sprintf "libxl-channel%d" (i + 1))));
+  stop_qemu q90
 
 (* A test group that raises counts as one failure; the others still run. *)
 let group name f =
@@ -779,7 +1047,10 @@ let group name f =
     Printf.printf "FAILED: %s raised %s\n%!" name (Printexc.to_string e)
 
 let () =
-  ignore (Unix.alarm 120) (* bounded: SIGALRM kills a hung run *);
+  (* bounded: SIGALRM ends a hung run (its qemus stopped at exit) *)
+  Sys.set_signal Sys.sigalrm
+    (Sys.Signal_handle (fun _ -> prerr_endline "test_xlchannel: alarm expired"; exit 3));
+  ignore (Unix.alarm 240);
   if Sys.getenv_opt "XENSTORED_PATH" = None then begin
     prerr_endline "no xenstore: run inside testbed/with-xenstored.sh --no-preload";
     exit 2
@@ -794,6 +1065,7 @@ let () =
          group "add errors" (fun () -> test_add_errors ctx);
          group "list and getinfo" (fun () -> test_list_and_getinfo ctx);
          group "hostile guest" (fun () -> test_hostile_guest ctx);
+         group "unplug" (fun () -> test_unplug ctx);
          group "json" (fun () -> test_json ctx);
          group "config" (fun () -> test_config ctx);
          group "device model" (fun () -> test_device_model ctx);

@@ -1,9 +1,12 @@
 """add, list and info against the real xenstored, and their errors."""
 
+import os
+
 import pytest
 
 import xlchannel
 from xlchannel import Channel, ChannelInfo, Connection, XlError
+from qemu import connect_unix
 
 PTY, SOCKET = Connection.PTY, Connection.SOCKET
 
@@ -21,12 +24,17 @@ def test_add_pty_writes_libxl_layout(ctx, xs, domid):
     assert xs.read("/libxl/%d/device/console/1/connection" % domid) == b"pty"
 
 
-def test_add_socket(ctx, xs, domid):
-    added = ctx.add(domid, Channel("org.example.sock", "socket", path="/run/x y,z.sock"))
-    assert (added.devid, added.connection, added.path) == (1, SOCKET, "/run/x y,z.sock")
+def test_add_socket(ctx, xs, domid, device_model, socket_dir):
+    path = os.path.join(socket_dir, "x y,z.sock")
+    added = ctx.add(domid, Channel("org.example.sock", "socket", path=path))
+    assert (added.devid, added.connection, added.path) == (1, SOCKET, path)
     assert xs.read("/local/domain/%d/device/console/1/output" % domid) \
         == b"chardev:libxl-channel1"
-    assert xs.read("/local/domain/0/backend/console/%d/1/path" % domid) == b"/run/x y,z.sock"
+    assert xs.read("/local/domain/0/backend/console/%d/1/path" % domid) == path.encode()
+    # hot-added: qemu listens on the path the moment add returns
+    assert device_model.of[domid].chardevs()["libxl-channel1"] == \
+        "disconnected:unix:%s,server=on" % path
+    connect_unix(path).close()
 
 
 def test_devid_choice(ctx, domid):
@@ -47,8 +55,8 @@ def test_devid_choice(ctx, domid):
 
 
 def test_backend_by_name_and_number(ctx, xs, new_domain):
-    driver = new_domain("driver-dom-py")
-    guest = new_domain()
+    driver = new_domain("driver-dom-py", qemu=False)
+    guest = new_domain(qemu=False)  # every channel is the driver domain's: no qemu needed
     added = ctx.add(guest, Channel("org.example.drv", PTY, backend_domname="driver-dom-py"))
     assert (added.devid, added.backend_domid) == (1, driver)  # resolved and written back
     assert added.backend_domname == "driver-dom-py"
@@ -66,17 +74,22 @@ def test_backend_by_name_and_number(ctx, xs, new_domain):
     assert info.backend_id == driver
 
 
-def test_list_and_info(ctx, domid):
+def test_list_and_info(ctx, xs, domid, device_model, socket_dir):
+    path = os.path.join(socket_dir, "s.sock")
     ctx.add(domid, Channel("org.example.pty", PTY))
-    ctx.add(domid, Channel("org.example.sock", SOCKET, "/run/s.sock"))
+    ctx.add(domid, Channel("org.example.sock", SOCKET, path))
     listed = ctx.list(domid)
     assert listed == [Channel("org.example.pty", PTY, devid=0),
-                      Channel("org.example.sock", SOCKET, "/run/s.sock", devid=1)]
+                      Channel("org.example.sock", SOCKET, path, devid=1)]
     info = ctx.info(domid, listed[0])
+    # the pty qemu made for the hot-added channel, as the frontend's tty records it
+    pty = device_model.of[domid].chardevs()["libxl-channel1"]
+    assert pty.startswith("pty:/dev/pts/")
+    assert xs.read("/local/domain/%d/device/console/1/tty" % domid) == pty[4:].encode()
     assert info == ChannelInfo(
         backend="/local/domain/0/backend/console/%d/1" % domid, backend_id=0,
         frontend="/local/domain/%d/device/console/1" % domid, frontend_id=domid, devid=0,
-        state=1, evtch=-1, rref=-1, connection=PTY, path="")
+        state=1, evtch=-1, rref=-1, connection=PTY, path=pty[4:])
     sock = ctx.info(domid, 1)  # by number: looked up in the list
     assert (sock.connection, sock.path, sock.frontend) == \
         (SOCKET, None, "/local/domain/%d/device/console/2" % domid)
@@ -108,7 +121,7 @@ def test_add_without_a_name(ctx, domid):
     assert ctx.messages == list(err.messages)
 
 
-def test_add_to_an_unknown_domain(ctx, xs):
+def test_add_to_an_unknown_domain(ctx, xs):  # no device model: the domain is checked first
     with pytest.raises(xlchannel.DomainNotFoundError) as e:
         ctx.add(7777, Channel("n", PTY))
     assert e.value.code == -21

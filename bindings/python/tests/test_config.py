@@ -102,7 +102,7 @@ def test_parse_spec_argument_checks(ctx):
 
 
 def test_config_then_add(ctx, xs, new_domain):
-    guest, driver = new_domain("cfg-guest-py"), new_domain("cfg-driver-py")
+    guest, driver = new_domain("cfg-guest-py"), new_domain("cfg-driver-py", qemu=False)
     result = ctx.config_channels(
         GUEST + "channel = [ 'connection=pty,name=org.a',"
                 " 'backend=cfg-driver-py,connection=socket,path=/run/s,name=org.b' ]\n")

@@ -100,9 +100,10 @@ def test_vmessage_formats_the_va_list(ctx):
     assert captured[2].text == "\udce9 not utf-8 1"
 
 
-def test_threads_share_a_context(ctx, domid):
-    """8 threads on one context, their calls running at once: every add gets its own devid,
-    and each call's messages (ctx.messages, XlError.messages) are its own thread's."""
+def test_threads_share_a_context(ctx, domid, device_model):
+    """8 threads on one context, their calls running at once: every add gets its own devid
+    (and its pty in the domain's qemu), and each call's messages (ctx.messages,
+    XlError.messages) are its own thread's."""
     errors = []
     devids = []
 
@@ -133,6 +134,9 @@ def test_threads_share_a_context(ctx, domid):
     assert sorted(devids) == list(range(1, 201))
     listed = ctx.list(domid)
     assert len(listed) == 200 and len({c.name for c in listed}) == 200
+    chardevs = device_model.of[domid].chardevs()
+    assert sorted(int(c[len("libxl-channel"):]) for c in chardevs
+                  if c.startswith("libxl-channel")) == list(range(1, 201))
 
 
 def test_close_waits_for_the_calls_of_other_threads(domid):

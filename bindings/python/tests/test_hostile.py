@@ -11,9 +11,9 @@ from xlchannel import Channel, Connection, _native
 
 
 @pytest.fixture
-def vandalised(ctx, xs, domid):
+def vandalised(ctx, xs, domid, socket_dir):
     ctx.add(domid, Channel("org.example.pty", Connection.PTY))
-    ctx.add(domid, Channel("org.example.sock", Connection.SOCKET, "/run/s"))
+    ctx.add(domid, Channel("org.example.sock", Connection.SOCKET, socket_dir + "/s"))
     fe = "/local/domain/%d/device/console/1" % domid
     xs.write(fe + "/state", "4294967301junk")
     xs.write(fe + "/ring-ref", "-2")
@@ -26,7 +26,7 @@ def vandalised(ctx, xs, domid):
     return domid, fe
 
 
-def test_vandalised_frontend_values_give_libxls_results(ctx, vandalised):
+def test_vandalised_frontend_values_give_libxls_results(ctx, vandalised, device_model):
     domid, _ = vandalised
     listed = ctx.list(domid)  # only libxl's dom0 copy is read
     assert [(c.name, c.connection) for c in listed] == [
@@ -37,7 +37,9 @@ def test_vandalised_frontend_values_give_libxls_results(ctx, vandalised):
     assert info.state == 5  # strtoul: 4294967301 truncated to int
     assert info.rref == -2
     assert info.evtch == -1  # saturated
-    assert info.path == ""  # tty is read-only for the guest
+    # tty is read-only for the guest: still the pty qemu made for the hot-added channel
+    pty = device_model.of[domid].chardevs()["libxl-channel1"]
+    assert pty.startswith("pty:/dev/pts/") and info.path == pty[4:]
 
 
 def test_deleted_frontend_gives_libxls_fallbacks(ctx, xs, vandalised):
@@ -59,9 +61,9 @@ def test_bad_connection_in_libxls_copy_fails_the_list(ctx, xs, domid):
     assert [c.name for c in ctx.list(domid)] == ["ok"]
 
 
-def test_bytes_that_are_not_utf8_survive(ctx, xs, domid):
+def test_bytes_that_are_not_utf8_survive(ctx, xs, domid, socket_dir):
     """What C gives is read without loss (surrogateescape) and given back to C unchanged."""
-    ctx.add(domid, Channel("placeholder", Connection.SOCKET, "/run/p"))
+    ctx.add(domid, Channel("placeholder", Connection.SOCKET, socket_dir + "/p"))
     xs.write("/libxl/%d/device/console/1/name" % domid, b"org.\xff\xfe")
     xs.write("/libxl/%d/device/console/1/path" % domid, b"/run/\xe9")
     [c] = ctx.list(domid)

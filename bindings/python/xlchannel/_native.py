@@ -107,6 +107,8 @@ _PROTOTYPES = [
     ("libxl_device_channel_from_json", c_int, [c_void_p, P_CHANNEL, c_char_p]),
     ("libxl_device_channel_list_free", None, [P_CHANNEL, c_int]),
     ("libxl_device_channel_add", c_int, [c_void_p, c_uint32, P_CHANNEL, c_void_p]),
+    ("libxl_device_channel_remove", c_int, [c_void_p, c_uint32, P_CHANNEL, c_void_p]),
+    ("libxl_device_channel_destroy", c_int, [c_void_p, c_uint32, P_CHANNEL, c_void_p]),
     ("libxl_device_channel_list", P_CHANNEL, [c_void_p, c_uint32, POINTER(c_int)]),
     ("libxl_device_channel_getinfo", c_int, [c_void_p, c_uint32, P_CHANNEL, P_INFO]),
     ("libxl_channelinfo_init", None, [P_INFO]),

@@ -225,6 +225,37 @@ class Context:
         finally:
             self._lib.libxl_device_channel_dispose(ctypes.byref(c))
 
+    def remove(self, domid: int, channel: Union[Channel, int]) -> None:
+        """Unplug a channel from a domain, gracefully (`libxl_device_channel_remove`):
+        libxl's removal protocol (the backend goes offline and Closing; a bounded wait for
+        the frontend to close), then the chardev in the domain's device model and the
+        frontend, backend and /libxl nodes go. All or nothing: when the device model does
+        not answer or refuses, XlError is raised and nothing is changed.
+
+        `channel` is the console devid, or the Channel `add` returned (its devid is used),
+        not an entry of `list()`, which numbers channels 0, 1, ... . A console the domain
+        does not have raises NotFoundError (ERROR_NOTFOUND); devid 0 or below InvalidError."""
+        self._unplug(self._lib.libxl_device_channel_remove, domid, channel)
+
+    def destroy(self, domid: int, channel: Union[Channel, int]) -> None:
+        """Remove a channel by force (`libxl_device_channel_destroy`): no waiting for the
+        frontend; the chardev is removed from the device model when it answers (otherwise a
+        warning, in `warnings`), and the nodes go in any case. `channel` and the errors are
+        as for `remove`."""
+        self._unplug(self._lib.libxl_device_channel_destroy, domid, channel)
+
+    def _unplug(self, fn, domid: int, channel: Union[Channel, int]) -> None:
+        domid = check_domid(domid)
+        if isinstance(channel, int) and not isinstance(channel, bool):
+            channel = Channel(devid=channel)  # Channel checks the devid's range
+        if not isinstance(channel, Channel):
+            raise TypeError("channel must be a Channel or int, not %s" % type(channel).__name__)
+        c = channel._to_c()
+        try:
+            self._call(lambda h: fn(h, domid, ctypes.byref(c), None))
+        finally:
+            self._lib.libxl_device_channel_dispose(ctypes.byref(c))
+
     def list(self, domid: int) -> List[Channel]:
         """The channels of a domain as libxl 4.17 lists them (`libxl_device_channel_list`):
         numbered 0, 1, ... in xenstore order. A domain without channels (or an unknown one,
