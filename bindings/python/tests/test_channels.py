@@ -171,3 +171,23 @@ def test_channel_value_semantics():
     assert a == Channel("n", Connection.PTY) and hash(a) == hash(Channel("n", 1))
     with pytest.raises(AttributeError):
         a.name = "m"
+
+
+def test_add_without_a_device_model(ctx, xs, new_domain):
+    """A channel the local domain serves needs the domain's device model: without one the
+    add fails and writes nothing; one a driver domain serves is added to xenstore alone."""
+    guest = new_domain(qemu=False)
+    with pytest.raises(XlError) as e:
+        ctx.add(guest, Channel("org.example.nodm", PTY))
+    assert e.value.code == -3
+    socket = os.path.join(os.environ["XLCHANNEL_RUN_DIR"], "qmp-libxl-%d" % guest)
+    assert ("domain %d has no running device model (no QMP socket at %s): "
+            "channel 'org.example.nodm' would have no backend" % (guest, socket)) in e.value.message
+    assert xs.read("/libxl/%d" % guest) is None
+    assert xs.read("/local/domain/%d/device/console" % guest) is None
+    assert xs.read("/local/domain/0/backend/console/%d" % guest) is None
+
+    driver = new_domain("driver%d" % guest, qemu=False)
+    added = ctx.add(guest, Channel("org.example.dd", PTY, backend_domid=driver))
+    assert added.devid == 1
+    assert xs.read("/libxl/%d/device/console/1/name" % guest) == b"org.example.dd"
