@@ -9,6 +9,7 @@
  * by dom0 refused with nothing written, one served by a driver domain added); and removal
  * without a device model.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,6 +241,83 @@ static void free_args(char **args)
     free(args);
 }
 
+/* The stored configuration (libxl's "libxl-json" userdata, in XEN_LIB_DIR, Debian's
+ * /var/lib/xen) of a domain created through libxl keeps its hot-added channels, as libxl
+ * keeps every hot-plugged device: add records the channel, a refused add changes nothing,
+ * remove forgets it. Channels served by the driver domain, so no device model is needed. */
+static libxl_domain_config stored(libxl_ctx *ctx, unsigned domid)
+{
+    libxl_domain_config d;
+    uint8_t *data = NULL;
+    int len = 0;
+    libxl_domain_config_init(&d);
+    CHECK_INT(libxl_userdata_retrieve(ctx, domid, "libxl-json", &data, &len), 0);
+    CHECK(len > 0);
+    if (data) CHECK_INT(libxl_domain_config_from_json(ctx, &d, (const char *)data), 0);
+    free(data);
+    return d;
+}
+
+static void test_stored_configuration(libxl_ctx *ctx)
+{
+    const char *lib_dir = "/var/lib/xen";
+    int made_lib_dir = mkdir(lib_dir, 0755) == 0;
+    CHECK(made_lib_dir || errno == EEXIST);
+    register_domain(xs, 67, "guest67");
+    /* The test bed's stand-in hypervisor knows the domains it is told of. */
+    setenv("XLCHANNEL_SHIM_DOMAINS", "0 3 67", 1);
+
+    libxl_domain_config d;
+    pv_config(&d, 1);
+    d.c_info.name = strdup("guest67");
+    channel(&d.channels[0], "org.example.created", LIBXL_CHANNEL_CONNECTION_PTY, NULL, NULL);
+    d.channels[0].devid = 4;
+    char *json = libxl_domain_config_to_json(ctx, &d);
+    CHECK(json != NULL);
+    CHECK_INT(libxl_userdata_store(ctx, 67, "libxl-json", (const uint8_t *)json,
+                                   strlen(json) + 1), 0);
+    free(json);
+    libxl_domain_config_dispose(&d);
+
+    libxl_device_channel c;
+    channel(&c, "org.example.hot", LIBXL_CHANNEL_CONNECTION_PTY, NULL, "driver-dom");
+    c.devid = -1;
+    CHECK_INT(libxl_device_channel_add(ctx, 67, &c, NULL), 0);
+    CHECK_INT(c.devid, 1);
+    d = stored(ctx, 67);
+    CHECK_INT(d.num_channels, 2);
+    if (d.num_channels == 2) {
+        CHECK_STR(d.channels[0].name, "org.example.created");
+        CHECK_STR(d.channels[1].name, "org.example.hot");
+        CHECK_INT(d.channels[1].devid, 1);
+        CHECK_INT(d.channels[1].backend_domid, 3);
+        CHECK_INT(d.channels[1].connection, LIBXL_CHANNEL_CONNECTION_PTY);
+    }
+    CHECK_STR(d.c_info.name, "guest67");
+    libxl_domain_config_dispose(&d);
+
+    /* A refused add (the name is taken) leaves the stored configuration as it was. */
+    libxl_device_channel twin;
+    channel(&twin, "org.example.hot", LIBXL_CHANNEL_CONNECTION_PTY, NULL, "driver-dom");
+    CHECK_INT(libxl_device_channel_add(ctx, 67, &twin, NULL), ERROR_INVAL);
+    libxl_device_channel_dispose(&twin);
+    d = stored(ctx, 67);
+    CHECK_INT(d.num_channels, 2);
+    libxl_domain_config_dispose(&d);
+
+    CHECK_INT(libxl_device_channel_remove(ctx, 67, &c, NULL), 0);
+    CHECK_INT(nodes_present(67, 1), 0);
+    d = stored(ctx, 67);
+    CHECK_INT(d.num_channels, 1);
+    if (d.num_channels == 1) CHECK_STR(d.channels[0].name, "org.example.created");
+    libxl_domain_config_dispose(&d);
+    libxl_device_channel_dispose(&c);
+
+    CHECK_INT(libxl_userdata_unlink(ctx, 67, "libxl-json"), 0);
+    unsetenv("XLCHANNEL_SHIM_DOMAINS");
+    if (made_lib_dir) CHECK_INT(rmdir(lib_dir), 0);
+}
+
 int main(void)
 {
     xentoollog_logger *lg =
@@ -326,6 +404,7 @@ int main(void)
 
     test_add_remove_destroy(ctx);
     test_without_device_model();
+    test_stored_configuration(ctx);
 
     libxl_ctx_free(ctx);
     xs_close(xs);
