@@ -633,6 +633,29 @@ let test_hostile_guest ctx =
 (* remove (graceful) and destroy (forced) with a real qemu: the three node directories, the
    chardev and the socket go; errors carry the library's codes; a chardev qemu still uses
    cannot be removed gracefully (nothing changes), destroy removes the nodes anyway. *)
+(* The device-model rule seen from OCaml: guest 42 has no qemu, so a channel dom0 would
+   serve is refused (Fail, the message naming the QMP socket) with nothing written; one a
+   driver domain serves is added to xenstore alone. *)
+let test_no_device_model ctx =
+  register_domain 42 "nodm42";
+  let socket = Printf.sprintf "%s/qmp-libxl-42" run_dir in
+  expect_error
+    ~contains:
+      (Printf.sprintf
+         "domain 42 has no running device model (no QMP socket at %s): channel 'org.example.nodm' would have no backend"
+         socket)
+    "add without a device model" show_channel Fail
+    (add ctx 42 (pty "org.example.nodm"));
+  check_opt "nothing in libxl's copy" (xs_read "/libxl/42") None;
+  check_opt "no frontend" (xs_read "/local/domain/42/device/console") None;
+  check_opt "no backend" (xs_read "/local/domain/0/backend/console/42") None;
+  register_domain 43 "driver43";
+  match expect_ok "a driver domain's channel" (add ctx 42 (Device_channel.make ~backend_domname:"driver43" ~name:"org.example.dd" Pty)) with
+  | Some c ->
+      check_int "driver domain channel: devid" c.devid 1;
+      check_int "driver domain channel: backend" c.backend_domid 43
+  | None -> ()
+
 let test_unplug ctx =
   register_domain 40 "unplug40";
   let q = start_qemu 40 in
@@ -1066,6 +1089,7 @@ let () =
          group "list and getinfo" (fun () -> test_list_and_getinfo ctx);
          group "hostile guest" (fun () -> test_hostile_guest ctx);
          group "unplug" (fun () -> test_unplug ctx);
+         group "no device model" (fun () -> test_no_device_model ctx);
          group "json" (fun () -> test_json ctx);
          group "config" (fun () -> test_config ctx);
          group "device model" (fun () -> test_device_model ctx);
