@@ -4,6 +4,8 @@
  * xlchannel's; the ao_how semantics (synchronous, callback or event completion) and the
  * domain's stored configuration are libxl's own.
  */
+/* Log lines name this file as libxl's name its own, whatever path the build compiles. */
+#line 9 "libxl_channel_glue.c"
 #include "libxl_osdeps.h"
 
 #include "libxl_internal.h"
