@@ -299,6 +299,26 @@ static void test_chardev_id_taken(void)
     libxl_device_channel_dispose(&c);
 }
 
+/* A chardev someone removed by hand: the removal goes on, with a warning naming it. */
+static void test_chardev_gone_by_hand(void)
+{
+    libxl_device_channel c;
+    char s[128];
+    sock_path(s, sizeof(s), 6);
+    channel_init(&c, 6, LIBXL_CHANNEL_CONNECTION_SOCKET, "org.example.byhand", s);
+    CHECK_INT(libxl_device_channel_add(ctx, DOMID, &c, NULL), 0);
+    CHECK(qmp_ok("{\"execute\": \"chardev-remove\", \"arguments\": {\"id\": \"libxl-channel6\"}}"));
+    capture_clear(&logger);
+    CHECK_INT(libxl_device_channel_remove(ctx, DOMID, &c, NULL), 0);
+    CHECK(logged(":libxl_device_channel_remove: Domain 21:device model of domain 21 has no chardev "
+                 "libxl-channel6; nothing to remove there\n"));
+    CHECK(!strncmp(logger.all, "warning ", 8));
+    CHECK_INT(nodes_present(DOMID, 6), 0);
+    struct stat st;
+    CHECK(stat(s, &st) != 0);
+    libxl_device_channel_dispose(&c);
+}
+
 /* A xenstore write refused after chardev-add (a name over xenstore's 4096-byte payload:
  * libxenstore fails the write with E2BIG): the chardev is removed again, nothing is left. */
 static void test_xenstore_fails_after_chardev_add(void)
@@ -591,6 +611,7 @@ int main(void)
         test_add_and_bytes();
         test_graceful_protocol();
         test_chardev_id_taken();
+        test_chardev_gone_by_hand();
         test_xenstore_fails_after_chardev_add();
         test_checks_before_chardev();
         test_without_device_model();

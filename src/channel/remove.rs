@@ -176,7 +176,10 @@ pub fn remove(store: &XenStore, domid: u32, devid: i32, force: bool) -> Result<V
             Ok((q, present))
         }) {
             Ok((q, true)) => device_model = Some(q),
-            Ok((_, false)) => {}
+            // Someone removed it (by hand, or a device model started without it).
+            Ok((_, false)) => warnings.push(format!(
+                "device model of domain {domid} has no chardev {id}; nothing to remove there"
+            )),
             Err(e) if force => warnings.push(format!(
                 "device model of domain {domid}: {e}; removing the xenstore nodes anyway"
             )),
