@@ -1310,3 +1310,82 @@ fn add_and_remove_through_a_real_device_model() {
     );
     assert_eq!(console_dirs(&xs, 58, 1), 0);
 }
+
+/// qemu killed between two steps of one add: a relay on domain 59's QMP socket passes every
+/// line between `xlchannel add` and a real qemu, and kills that qemu when the add's second
+/// chardev-add comes. The add fails naming the step and the chardev it could not remove
+/// again (qemu is gone), and no node of either channel is written.
+#[test]
+fn qemu_killed_between_two_chardev_adds() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let xs = store();
+    register(&xs, 59, "cli-killed");
+    let mut dm = DeviceModels::new("kill");
+    // The real qemu's QMP socket is named for an unused domid; the relay takes 59's.
+    dm.start(9059);
+    let qemu_pid = dm.qemus[0].id();
+    let real = dm.qmp_socket(9059);
+    let front = dm.qmp_socket(59);
+    let listener = UnixListener::bind(&front).unwrap();
+    let relay = std::thread::spawn(move || -> usize {
+        let (client, _) = listener.accept().unwrap();
+        let upstream = UnixStream::connect(&real).unwrap();
+        let (mut to_client, mut to_qemu) =
+            (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut BufReader::new(upstream), &mut to_client);
+        });
+        let mut adds = 0;
+        for line in BufReader::new(client).split(b'\n') {
+            let Ok(mut line) = line else { break };
+            if line.windows(13).any(|w| w == b"\"chardev-add\"") {
+                adds += 1;
+                if adds == 2 {
+                    // kill(1) of the qemu this test started.
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &qemu_pid.to_string()])
+                        .status();
+                    break;
+                }
+            }
+            line.push(b'\n');
+            if to_qemu.write_all(&line).is_err() {
+                break;
+            }
+        }
+        let _ = back.join();
+        adds
+    });
+    let first = dm.path("first.sock");
+    let second = dm.path("second.sock");
+    let added = dm.ours(&[
+        "add",
+        "59",
+        &format!("connection=socket,name=org.first,path={first}"),
+        &format!("connection=socket,name=org.second,path={second}"),
+    ]);
+    assert_eq!(
+        relay.join().unwrap(),
+        2,
+        "the add reached its second chardev-add"
+    );
+    let qmp = dm.qmp_socket(59);
+    expect(
+        &added,
+        1,
+        "",
+        &format!(
+            "xlchannel add: hotplug step chardev-add libxl-channel2 (nothing written to xenstore; \
+             could not remove chardev libxl-channel1 (device model QMP socket {qmp}: write: Broken \
+             pipe (os error 32)) again): device model QMP socket {qmp}: qemu closed the connection\n"
+        ),
+    );
+    assert_eq!(console_dirs(&xs, 59, 1), 0);
+    assert_eq!(console_dirs(&xs, 59, 2), 0);
+    assert_eq!(read(&xs, "/libxl/59"), None);
+    assert!(
+        UnixStream::connect(&first).is_err(),
+        "nothing listens on the first socket"
+    );
+}
