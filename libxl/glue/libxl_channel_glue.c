@@ -112,15 +112,17 @@ static void store_channel(libxl__gc *gc, libxl_domain_config *d_config,
     libxl_device_channel_copy(CTX, &d_config->channels[i], channel);
 }
 
-static void unstore_channel(libxl_domain_config *d_config, int devid)
+/* Drop the stored configuration's channel on console `devid`; whether it had one. */
+static bool unstore_channel(libxl_domain_config *d_config, int devid)
 {
     int i = stored_channel(d_config, devid);
     if (i < 0)
-        return;
+        return false;
     libxl_device_channel_dispose(&d_config->channels[i]);
     memmove(&d_config->channels[i], &d_config->channels[i + 1],
             (d_config->num_channels - i - 1) * sizeof(*d_config->channels));
     d_config->num_channels--;
+    return true;
 }
 
 /* Take the lock and read the stored configuration, when the domain has one. */
@@ -187,9 +189,8 @@ static int channel_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_channel *
     if (rc) goto out;
 
     rc = xlchannel_xs_channel_remove(CTX->xsh, CTX->lg, domid, channel, force);
-    if (rc || !lock || stored_channel(&d_config, channel->devid) < 0) goto out;
+    if (rc || !lock || !unstore_channel(&d_config, channel->devid)) goto out;
 
-    unstore_channel(&d_config, channel->devid);
     rc = libxl__set_domain_configuration(gc, domid, &d_config);
     if (rc)
         LOGD(ERROR, domid, "channel %d is removed, but the domain's stored configuration "
