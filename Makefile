@@ -202,6 +202,11 @@ check-c: check-header $(addprefix $(BUILD)/,$(C_TESTS))
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_socket_path
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_hotplug
 	$(WITH_XENSTORED) --no-preload $(BUILD)/test_devicemodel_config $(CURDIR)/$(LIB)
+	# The transactions' other way, taken where the daemon has no socket (the kernel's
+	# device): every request through libxenstore, one answer at a time.
+	XLCHANNEL_XS_PIPELINE=0 $(WITH_XENSTORED) --no-preload $(BUILD)/test_xenstore
+	XLCHANNEL_XS_PIPELINE=0 $(WITH_XENSTORED) --no-preload $(BUILD)/test_name_index
+	XLCHANNEL_XS_PIPELINE=0 $(WITH_XENSTORED) --no-preload $(BUILD)/test_threads
 	c-tests/xenstored_gone.sh $(BUILD)/test_xenstored_gone
 	$(BUILD)/abi_layout
 	$(WITH_XENSTORED) c-tests/compare/compare.sh compare-json $(BUILD)/behaviour_real $(BUILD)/behaviour_ours

@@ -98,10 +98,10 @@ fn embed_header_builder(crate_dir: &Path) -> cbindgen::Builder {
 fn generate_xenstore_bindings() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     bindgen::Builder::default()
-        .header_contents("xenstore_wrapper.h", "#include <xenstore.h>\n")
+        .header_contents("xenstore_wrapper.h", "#include <xenstore.h>\n#include <xen/io/xs_wire.h>\n")
         .allowlist_function("xs_(open|close|read|write|mkdir|rm|directory|get_permissions|set_permissions|transaction_start|transaction_end)")
-        .allowlist_type("xs_transaction_t|xs_permissions")
-        .allowlist_var("XS_PERM_.*|XBT_NULL")
+        .allowlist_type("xs_transaction_t|xs_permissions|xsd_sockmsg_type")
+        .allowlist_var("XS_PERM_.*|XBT_NULL|XENSTORE_PAYLOAD_MAX")
         .generate()
         .expect("bindgen over <xenstore.h> (install libxen-dev: make deps)")
         .write_to_file(out.join("xenstore_sys.rs"))

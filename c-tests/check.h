@@ -4,6 +4,7 @@
 #define XLCHANNEL_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_passed, check_failed;
@@ -41,9 +42,13 @@ static int check_passed, check_failed;
         }                                                                      \
     } while (0)
 
+/* A run with xlchannel's pipelined xenstore connection switched off (XLCHANNEL_XS_PIPELINE=0,
+ * every request through libxenstore) reports under its own name. */
 static inline int check_summary(const char *suite)
 {
-    printf("%s: %d passed, %d failed\n", suite, check_passed, check_failed);
+    const char *pipeline = getenv("XLCHANNEL_XS_PIPELINE");
+    const char *variant = pipeline && !strcmp(pipeline, "0") ? "-libxenstore" : "";
+    printf("%s%s: %d passed, %d failed\n", suite, variant, check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
 

@@ -41,7 +41,7 @@ fn key(name: &[u8]) -> String {
     format!("{hash:016x}")
 }
 
-fn entry_path(domid: u32, name: &[u8]) -> String {
+pub fn entry_path(domid: u32, name: &[u8]) -> String {
     let key = key(name);
     format!("{}/{}/{}", index_dir(domid), &key[..2], &key[2..])
 }

@@ -388,6 +388,14 @@ fn add_own(
         // Consoles found taken by other writers since the plan was made.
         let mut taken: BTreeSet<i32> = BTreeSet::new();
         let outcome = xs.transaction(|t| {
+            // What the transaction reads before it writes, in one round trip.
+            let (libxl, frontend, backend) = (p.nodes.libxl_path(), p.nodes.frontend_path(), p.nodes.backend_path());
+            let (index, entry) = (names::index_dir(domid), names::entry_path(domid, consoles_name(&p.nodes)));
+            let mut ahead = vec![libxl.as_str(), frontend.as_str(), backend.as_str(), entry.as_str()];
+            if !existing.indexed {
+                ahead.insert(3, index.as_str());
+            }
+            t.prefetch(&ahead)?;
             // A console taken meanwhile: a channel without a devid of its own moves on to
             // the next free one, inside the same transaction.
             while !claim_console(t, &p.nodes)? {

@@ -8,6 +8,7 @@
 //! a timeout instead of blocking (see `watchdog`).
 
 mod sys;
+mod wire;
 mod watchdog;
 
 use crate::error::{Error, Result};
@@ -142,17 +143,23 @@ impl XsError {
     }
 }
 
-/// `XENSTORED_PATH` (else the default socket) must not name something libxenstore would
-/// open as its device and write requests into, such as a regular file.
-fn check_daemon_path() -> Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    let path = match std::env::var_os("XENSTORED_PATH") {
+/// The daemon's socket, as libxenstore finds it: `XENSTORED_PATH`, else `socket` in
+/// `XENSTORED_RUNDIR` or `/var/run/xenstored`.
+fn daemon_socket() -> std::path::PathBuf {
+    match std::env::var_os("XENSTORED_PATH") {
         Some(p) => std::path::PathBuf::from(p),
         None => std::path::PathBuf::from(
             std::env::var_os("XENSTORED_RUNDIR").unwrap_or_else(|| "/var/run/xenstored".into()),
         )
         .join("socket"),
-    };
+    }
+}
+
+/// `XENSTORED_PATH` (else the default socket) must not name something libxenstore would
+/// open as its device and write requests into, such as a regular file.
+fn check_daemon_path() -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = daemon_socket();
     let kind = match std::fs::metadata(&path) {
         // Missing: libxenstore fails (or falls back to the kernel device) by itself.
         Err(_) => return Ok(()),
@@ -228,6 +235,22 @@ impl Backoff {
     }
 }
 
+/// Set to `0`, every request goes through libxenstore, one answer at a time: the
+/// transactions xlchannel runs itself then send their requests as libxl's do.
+pub const PIPELINE_VAR: &str = "XLCHANNEL_XS_PIPELINE";
+
+/// Requests a transaction may leave unanswered before their answers are read.
+const SETTLE_EVERY: usize = 256;
+
+/// Our own socket connection, for the transactions we run (see `wire`).
+enum WireSlot {
+    /// Not connected yet, or the last connection broke: the next transaction connects.
+    Untried,
+    Open(wire::Wire),
+    /// The daemon has no socket here (the kernel's device), or pipelining is switched off.
+    Unavailable,
+}
+
 /// A connection to xenstored.
 pub struct XenStore {
     handle: Cell<NonNull<sys::xs_handle>>,
@@ -236,6 +259,10 @@ pub struct XenStore {
     owned: bool,
     /// Bounds the waits of a connection we opened.
     watchdog: RefCell<Option<Watchdog>>,
+    wire: RefCell<WireSlot>,
+    /// Counts the wire connections made, so a transaction of a broken one is never
+    /// continued on the next.
+    wire_generation: Cell<u64>,
 }
 
 impl XenStore {
@@ -250,6 +277,8 @@ impl XenStore {
             handle: Cell::new(handle),
             owned: true,
             watchdog: RefCell::new(Some(Watchdog::new(socket, timeout))),
+            wire: RefCell::new(WireSlot::Untried),
+            wire_generation: Cell::new(0),
         })
     }
 
@@ -262,6 +291,8 @@ impl XenStore {
             handle: Cell::new(handle),
             owned: false,
             watchdog: RefCell::new(None),
+            wire: RefCell::new(WireSlot::Untried),
+            wire_generation: Cell::new(0),
         })
     }
 
@@ -314,6 +345,65 @@ impl XenStore {
         })
     }
 
+    /// How long one request may wait: our connection's limit, or for a lent handle the one
+    /// `XLCHANNEL_XS_TIMEOUT` gives (the default if it is unreadable; the handle's own
+    /// requests are the caller's to bound).
+    fn timeout(&self) -> Duration {
+        self.watchdog.borrow().as_ref().map_or_else(
+            || watchdog::timeout_from_env().unwrap_or(DEFAULT_TIMEOUT),
+            Watchdog::timeout,
+        )
+    }
+
+    /// The generation of our wire connection, connecting first if need be; `None` when our
+    /// transactions go through libxenstore (no daemon socket, pipelining switched off, or a
+    /// socket that refuses us: libxenstore then reports why).
+    fn wire_ready(&self) -> Option<u64> {
+        use std::os::unix::fs::FileTypeExt;
+        let mut slot = self.wire.borrow_mut();
+        if matches!(*slot, WireSlot::Untried) {
+            let path = daemon_socket();
+            let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
+            if std::env::var_os(PIPELINE_VAR).is_some_and(|v| v == "0") || !is_socket {
+                *slot = WireSlot::Unavailable;
+            } else if let Ok(w) = wire::Wire::connect(&path, self.timeout()) {
+                self.wire_generation.set(self.wire_generation.get() + 1);
+                *slot = WireSlot::Open(w);
+            }
+        }
+        matches!(*slot, WireSlot::Open(_)).then(|| self.wire_generation.get())
+    }
+
+    /// Work on our wire connection of `generation`. A connection that broke is dropped (the
+    /// next transaction connects again); a transaction of it fails from then on.
+    fn on_wire<R>(
+        &self,
+        generation: u64,
+        op: &'static str,
+        path: &str,
+        work: impl FnOnce(&mut wire::Wire) -> std::result::Result<R, wire::Failure>,
+    ) -> std::result::Result<R, XsError> {
+        let error = |errno, timed_out| XsError {
+            op,
+            path: path.to_owned(),
+            errno,
+            timed_out,
+        };
+        let mut slot = self.wire.borrow_mut();
+        let WireSlot::Open(w) = &mut *slot else {
+            return Err(error(libc::ECONNRESET, None));
+        };
+        if generation != self.wire_generation.get() {
+            return Err(error(libc::ECONNRESET, None));
+        }
+        work(w).map_err(|f| {
+            if matches!(f, wire::Failure::Broken(_)) {
+                *slot = WireSlot::Untried;
+            }
+            error(f.errno(), f.timed_out().then(|| self.timeout()))
+        })
+    }
+
     /// Requests outside any transaction, as libxl reads.
     pub fn plain(&self) -> Result<Txn<'_>> {
         self.revive()?;
@@ -332,24 +422,24 @@ impl XenStore {
         let mut attempts = 0u64;
         loop {
             attempts += 1;
-            let t = self
-                .call("transaction start", "", |h| {
-                    // SAFETY: the handle is live for as long as self.
-                    let t = unsafe { sys::xs_transaction_start(h) };
-                    (t != XBT_NULL).then_some(t)
-                })
-                .map_err(XsError::into_error)?;
-            let txn = Txn {
-                store: self,
-                t,
-                conflicted: Cell::new(false),
-            };
+            let (t, wire) = self.start_transaction().map_err(XsError::into_error)?;
+            let txn = Txn::new(self, t, wire);
             let outcome = work(&txn);
+            // Every answer is read before the end, whatever the outcome: the connection
+            // stays in step, and a write that failed unseen fails the transaction.
+            let settled = txn.settle();
+            let outcome = outcome.and_then(|value| settled.map(|()| value));
             let abort = outcome.is_err();
-            let ended = self.call("transaction commit", "", |h| {
-                // SAFETY: `t` was started above and is ended exactly once.
-                unsafe { sys::xs_transaction_end(h, t, abort) }.then_some(())
-            });
+            let ended = match wire {
+                Some(g) => self.on_wire(g, "transaction commit", "", |w| {
+                    w.queue(wire::Kind::TransactionEnd, t, &[if abort { b"F\0" } else { b"T\0" }])?;
+                    w.answer().map(drop)
+                }),
+                None => self.call("transaction commit", "", |h| {
+                    // SAFETY: `t` was started above and is ended exactly once.
+                    unsafe { sys::xs_transaction_end(h, t, abort) }.then_some(())
+                }),
+            };
             let conflict = if txn.conflicted.get() {
                 if let Err(e) = ended {
                     if e.timed_out.is_some() {
@@ -376,14 +466,36 @@ impl XenStore {
         }
     }
 
+    /// Start a transaction: on our wire connection (its generation returned with the id)
+    /// when there is one, else through libxenstore. An idle wire connection the daemon has
+    /// dropped since (a restart) is replaced once, before anything of the transaction is sent.
+    fn start_transaction(&self) -> std::result::Result<(XsTransaction, Option<u64>), XsError> {
+        for replaced in [false, true] {
+            let Some(g) = self.wire_ready() else {
+                break;
+            };
+            let started = self.on_wire(g, "transaction start", "", |w| {
+                w.queue(wire::Kind::TransactionStart, 0, &[b"\0"])?;
+                wire::transaction_id(&w.answer()?)
+            });
+            match started {
+                Ok(t) => return Ok((t, Some(g))),
+                Err(e) if !replaced && e.timed_out.is_none() && lost_connection(e.errno) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let t = self.call("transaction start", "", |h| {
+            // SAFETY: the handle is live for as long as self.
+            let t = unsafe { sys::xs_transaction_start(h) };
+            (t != XBT_NULL).then_some(t)
+        })?;
+        Ok((t, None))
+    }
+
     /// Work inside a transaction the caller started (and will end), or outside any
     /// transaction with [`XBT_NULL`]. Conflicts are the caller's to retry.
     pub fn within(&self, t: XsTransaction) -> Txn<'_> {
-        Txn {
-            store: self,
-            t,
-            conflicted: Cell::new(false),
-        }
+        Txn::new(self, t, None)
     }
 }
 
@@ -403,6 +515,13 @@ pub struct Txn<'a> {
     t: XsTransaction,
     /// A request failed in a way that means the transaction must be started again.
     conflicted: Cell<bool>,
+    /// A transaction of ours on the wire connection of this generation: writes are sent
+    /// without waiting, and their answers are read (`settle`) before anything needs one.
+    wire: Option<u64>,
+    /// What each request sent and not yet answered was (operation, path), in order.
+    unsettled: RefCell<Vec<(&'static str, String)>>,
+    /// Values read ahead (`prefetch`), each taken by the first read of its path.
+    prefetched: RefCell<Vec<(String, Option<Vec<u8>>)>>,
 }
 
 fn c_path(path: &str) -> Result<CString> {
@@ -417,6 +536,27 @@ impl<T> Drop for Malloced<T> {
         // SAFETY: allocated by libxenstore with malloc, freed once.
         unsafe { libc::free(self.0.cast::<c_void>()) }
     }
+}
+
+impl<'a> Txn<'a> {
+    fn new(store: &'a XenStore, t: XsTransaction, wire: Option<u64>) -> Txn<'a> {
+        Txn {
+            store,
+            t,
+            conflicted: Cell::new(false),
+            wire,
+            unsettled: RefCell::new(Vec::new()),
+            prefetched: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+/// `path` NUL-terminated, as the wire carries it.
+fn wire_path(path: &str) -> Vec<u8> {
+    let mut p = Vec::with_capacity(path.len() + 1);
+    p.extend_from_slice(path.as_bytes());
+    p.push(0);
+    p
 }
 
 impl Txn<'_> {
@@ -442,9 +582,105 @@ impl Txn<'_> {
         }
     }
 
+    /// Read the answers of every request sent without waiting; the first that failed is
+    /// the error (the later ones are read all the same, to keep the connection in step).
+    pub fn settle(&self) -> Result<()> {
+        let Some(g) = self.wire else {
+            return Ok(());
+        };
+        let sent = std::mem::take(&mut *self.unsettled.borrow_mut());
+        let mut first = None;
+        for (op, path) in sent {
+            if let Err(e) = self.store.on_wire(g, op, &path, wire::Wire::answer) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), |e| Err(self.fail(e)))
+    }
+
+    /// Send a request whose answer nothing waits for (on the wire), or make it at once.
+    /// Forget the values read ahead that a change at `path` may have made stale: its own,
+    /// those above it (a write creates missing parents), and with `below` those under it
+    /// (a removal).
+    fn forget_around(&self, path: &str, below: bool) {
+        let within = |inner: &str, outer: &str| {
+            inner.starts_with(outer)
+                && (inner.len() == outer.len() || inner.as_bytes()[outer.len()] == b'/')
+        };
+        self.prefetched
+            .borrow_mut()
+            .retain(|(p, _)| !(within(path, p) || (below && within(p, path))));
+    }
+
+    fn send_unanswered(&self, g: u64, kind: wire::Kind, op: &'static str, path: &str, parts: &[&[u8]]) -> Result<()> {
+        if kind != wire::Kind::SetPerms {
+            self.forget_around(path, false);
+        }
+        self.store
+            .on_wire(g, op, path, |w| w.queue(kind, self.t, parts))
+            .map_err(|e| self.fail(e))?;
+        let queued = {
+            let mut unsettled = self.unsettled.borrow_mut();
+            unsettled.push((op, path.to_owned()));
+            unsettled.len()
+        };
+        if queued >= SETTLE_EVERY {
+            self.settle()?;
+        }
+        Ok(())
+    }
+
+    /// One request on the wire whose answer is needed now (after the unanswered ones').
+    fn ask(&self, g: u64, kind: wire::Kind, op: &'static str, path: &str, parts: &[&[u8]]) -> Result<std::result::Result<Vec<u8>, XsError>> {
+        self.settle()?;
+        Ok(self.store.on_wire(g, op, path, |w| {
+            w.queue(kind, self.t, parts)?;
+            w.answer()
+        }))
+    }
+
+    /// Read the nodes at `paths` with one round trip, for the reads of them that follow (a
+    /// transaction's reads before its writes). Through libxenstore this does nothing.
+    pub fn prefetch(&self, paths: &[&str]) -> Result<()> {
+        let Some(g) = self.wire else {
+            return Ok(());
+        };
+        self.settle()?;
+        let encoded: Vec<Vec<u8>> = paths.iter().map(|p| wire_path(p)).collect();
+        for (path, p) in paths.iter().zip(&encoded) {
+            self.store
+                .on_wire(g, "read", path, |w| w.queue(wire::Kind::Read, self.t, &[p]))
+                .map_err(|e| self.fail(e))?;
+            self.unsettled.borrow_mut().push(("read", (*path).to_owned()));
+        }
+        let sent = std::mem::take(&mut *self.unsettled.borrow_mut());
+        let mut first = None;
+        for (op, path) in sent {
+            match self.maybe(self.store.on_wire(g, op, &path, wire::Wire::answer)) {
+                Ok(value) => self.prefetched.borrow_mut().push((path, value)),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
     /// The value at `path`, or `None` if there is no such node.
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            let ahead = {
+                let mut prefetched = self.prefetched.borrow_mut();
+                let at = prefetched.iter().position(|(p, _)| p == path);
+                at.map(|i| prefetched.swap_remove(i).1)
+            };
+            if let Some(value) = ahead {
+                return Ok(value);
+            }
+            let got = self.ask(g, wire::Kind::Read, "read", path, &[&wire_path(path)])?;
+            return self.maybe(got);
+        }
         let got = self.store.call("read", path, |h| {
             let mut len: c_uint = 0;
             // SAFETY: valid handle and NUL-terminated path; the result is malloc'd or NULL.
@@ -468,6 +704,9 @@ impl Txn<'_> {
         let cpath = c_path(path)?;
         let len = c_uint::try_from(value.len())
             .map_err(|_| Error::Invalid(format!("value for {path} is too large")))?;
+        if let Some(g) = self.wire {
+            return self.send_unanswered(g, wire::Kind::Write, "write", path, &[&wire_path(path), value]);
+        }
         let done = self.store.call("write", path, |h| {
             // SAFETY: valid handle, path and buffer of `len` bytes.
             unsafe { sys::xs_write(h, self.t, cpath.as_ptr(), value.as_ptr().cast(), len) }
@@ -478,6 +717,9 @@ impl Txn<'_> {
 
     pub fn mkdir(&self, path: &str) -> Result<()> {
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            return self.send_unanswered(g, wire::Kind::Mkdir, "mkdir", path, &[&wire_path(path)]);
+        }
         let done = self.store.call("mkdir", path, |h| {
             // SAFETY: valid handle and path.
             unsafe { sys::xs_mkdir(h, self.t, cpath.as_ptr()) }.then_some(())
@@ -493,6 +735,11 @@ impl Txn<'_> {
             return Ok(());
         }
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            self.forget_around(path, true);
+            let done = self.ask(g, wire::Kind::Rm, "rm", path, &[&wire_path(path)])?;
+            return self.maybe(done).map(|_| ());
+        }
         let done = self.store.call("rm", path, |h| {
             // SAFETY: valid handle and path.
             unsafe { sys::xs_rm(h, self.t, cpath.as_ptr()) }.then_some(())
@@ -504,6 +751,10 @@ impl Txn<'_> {
     /// such node.
     pub fn directory(&self, path: &str) -> Result<Option<Vec<String>>> {
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            let got = self.ask(g, wire::Kind::Directory, "directory", path, &[&wire_path(path)])?;
+            return self.maybe(got.map(|body| wire::directory_names(&body)));
+        }
         let got = self.store.call("directory", path, |h| {
             let mut num: c_uint = 0;
             // SAFETY: valid handle and path; the result is one malloc'd block or NULL.
@@ -523,6 +774,10 @@ impl Txn<'_> {
 
     pub fn get_perms(&self, path: &str) -> Result<Option<Vec<Perm>>> {
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            let got = self.ask(g, wire::Kind::GetPerms, "get permissions", path, &[&wire_path(path)])?;
+            return self.maybe(got.map(|body| wire::parse_perms(&body)));
+        }
         let got = self.store.call("get permissions", path, |h| {
             let mut num: c_uint = 0;
             // SAFETY: valid handle and path; the result is malloc'd or NULL.
@@ -537,6 +792,10 @@ impl Txn<'_> {
 
     pub fn set_perms(&self, path: &str, perms: &[Perm]) -> Result<()> {
         let cpath = c_path(path)?;
+        if let Some(g) = self.wire {
+            let list = wire::perms_payload(perms);
+            return self.send_unanswered(g, wire::Kind::SetPerms, "set permissions", path, &[&wire_path(path), &list]);
+        }
         let mut raw: Vec<sys::xs_permissions> = perms.iter().map(|p| p.to_sys()).collect();
         let done = self.store.call("set permissions", path, |h| {
             // SAFETY: valid handle, path and array of `raw.len()` entries.
