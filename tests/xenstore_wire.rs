@@ -23,6 +23,8 @@ const XS_TRANSACTION_START: u32 = 6;
 const XS_TRANSACTION_END: u32 = 7;
 const XS_WRITE: u32 = 11;
 const XS_DIRECTORY: u32 = 1;
+const XS_ERROR: u32 = 16;
+const XS_DIRECTORY_PART: u32 = 22;
 
 /// One request as the relay saw it.
 #[derive(Debug, Clone)]
@@ -35,11 +37,12 @@ struct Seen {
     answered_before: usize,
 }
 
-/// What the relay does when a request matches.
+/// What the relay does at the `nth` request of type `kind` (counted over all connections).
 #[derive(Clone, Copy)]
 enum Trap {
     None,
-    /// Stop passing anything on this connection, leaving it open.
+    /// Pass nothing more on this connection either way, leaving it open (what the client
+    /// sends is still recorded).
     Stall {
         kind: u32,
         nth: usize,
@@ -49,6 +52,23 @@ enum Trap {
         kind: u32,
         nth: usize,
     },
+    /// Answer the request with `EACCES` in its turn, as if the daemon refused it; the
+    /// daemon gets a read of a missing node in its place (which changes nothing).
+    Refuse {
+        kind: u32,
+        nth: usize,
+    },
+}
+
+impl Trap {
+    fn kind_and_nth(self) -> Option<(u32, usize)> {
+        match self {
+            Trap::None => None,
+            Trap::Stall { kind, nth } | Trap::Cut { kind, nth } | Trap::Refuse { kind, nth } => {
+                Some((kind, nth))
+            }
+        }
+    }
 }
 
 struct Relay {
@@ -56,6 +76,8 @@ struct Relay {
     dir: PathBuf,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
+    /// The client side of every connection made so far.
+    live: Arc<Mutex<Vec<UnixStream>>>,
 }
 
 fn read_message(from: &mut UnixStream) -> Option<Vec<u8>> {
@@ -68,8 +90,99 @@ fn read_message(from: &mut UnixStream) -> Option<Vec<u8>> {
     Some(message)
 }
 
-fn kind_of(message: &[u8]) -> u32 {
-    u32::from_ne_bytes(message[0..4].try_into().unwrap())
+fn word(message: &[u8], i: usize) -> u32 {
+    u32::from_ne_bytes(message[4 * i..4 * i + 4].try_into().unwrap())
+}
+
+/// A message with the header words `kind`, `req`, `tx` and `payload`.
+fn message(kind: u32, req: u32, tx: u32, payload: &[u8]) -> Vec<u8> {
+    let mut m = Vec::new();
+    for w in [kind, req, tx, payload.len() as u32] {
+        m.extend_from_slice(&w.to_ne_bytes());
+    }
+    m.extend_from_slice(payload);
+    m
+}
+
+/// One client connection: requests pass to the daemon (recorded, and trapped), answers back.
+fn relay_connection(
+    connection: usize,
+    client: UnixStream,
+    upstream: UnixStream,
+    trap: Trap,
+    matched: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+) {
+    let answered = Arc::new(AtomicUsize::new(0));
+    // Request ids whose answers are replaced by EACCES.
+    let refused = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let (mut back_from, mut back_to) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+    let (answered_b, refused_b) = (answered.clone(), refused.clone());
+    std::thread::spawn(move || {
+        while let Some(mut m) = read_message(&mut back_from) {
+            let (req, tx) = (word(&m, 1), word(&m, 2));
+            if refused_b.lock().unwrap().contains(&req) {
+                m = message(XS_ERROR, req, tx, b"EACCES\0");
+            }
+            // Counted before it is passed on: the client cannot have it earlier.
+            answered_b.fetch_add(1, Ordering::SeqCst);
+            if back_to.write_all(&m).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let (mut from, mut to) = (client, upstream);
+        let mut sent = 0;
+        let mut stalled = false;
+        while let Some(m) = read_message(&mut from) {
+            let kind = word(&m, 0);
+            seen.lock().unwrap().push(Seen {
+                connection,
+                kind,
+                payload: m[16..].to_vec(),
+                sent_before: sent,
+                answered_before: answered.load(Ordering::SeqCst),
+            });
+            sent += 1;
+            if stalled {
+                continue;
+            }
+            let hit = trap.kind_and_nth().is_some_and(|(k, nth)| {
+                k == kind && matched.fetch_add(1, Ordering::SeqCst) + 1 == nth
+            });
+            let forward = match trap {
+                _ if !hit => m,
+                Trap::Stall { .. } => {
+                    stalled = true;
+                    continue;
+                }
+                Trap::Cut { .. } => {
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+                Trap::Refuse { .. } | Trap::None => {
+                    refused.lock().unwrap().push(word(&m, 1));
+                    message(
+                        XS_READ,
+                        word(&m, 1),
+                        word(&m, 2),
+                        b"/xlchannel-relay-missing\0",
+                    )
+                }
+            };
+            if to.write_all(&forward).is_err() {
+                break;
+            }
+        }
+        // A stalled connection stays open, silent, until the relay ends.
+        while stalled && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
 }
 
 impl Relay {
@@ -84,8 +197,9 @@ impl Relay {
         listener.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let live = Arc::new(Mutex::new(Vec::new()));
         let matched = Arc::new(AtomicUsize::new(0));
-        let (seen_l, stop_l) = (seen.clone(), stop.clone());
+        let (seen_l, stop_l, live_l) = (seen.clone(), stop.clone(), live.clone());
         std::thread::spawn(move || {
             let mut connection = 0;
             while !stop_l.load(Ordering::SeqCst) {
@@ -95,57 +209,17 @@ impl Relay {
                 };
                 client.set_nonblocking(false).unwrap();
                 connection += 1;
+                live_l.lock().unwrap().push(client.try_clone().unwrap());
                 let upstream = UnixStream::connect(&daemon).unwrap();
-                let answered = Arc::new(AtomicUsize::new(0));
-                let (mut back_from, mut back_to) =
-                    (upstream.try_clone().unwrap(), client.try_clone().unwrap());
-                let answered_b = answered.clone();
-                std::thread::spawn(move || {
-                    while let Some(m) = read_message(&mut back_from) {
-                        // Counted before it is passed on: the client cannot have it earlier.
-                        answered_b.fetch_add(1, Ordering::SeqCst);
-                        if back_to.write_all(&m).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let (seen_c, stop_c, matched_c) = (seen_l.clone(), stop_l.clone(), matched.clone());
-                std::thread::spawn(move || {
-                    let (mut from, mut to) = (client, upstream);
-                    let mut sent = 0;
-                    while let Some(m) = read_message(&mut from) {
-                        let kind = kind_of(&m);
-                        seen_c.lock().unwrap().push(Seen {
-                            connection,
-                            kind,
-                            payload: m[16..].to_vec(),
-                            sent_before: sent,
-                            answered_before: answered.load(Ordering::SeqCst),
-                        });
-                        sent += 1;
-                        let hit = |k: u32, nth: usize| {
-                            k == kind && matched_c.fetch_add(1, Ordering::SeqCst) + 1 == nth
-                        };
-                        match trap {
-                            Trap::Stall { kind: k, nth } if k == kind && hit(k, nth) => {
-                                while !stop_c.load(Ordering::SeqCst) {
-                                    std::thread::sleep(Duration::from_millis(5));
-                                }
-                                return;
-                            }
-                            Trap::Cut { kind: k, nth } if k == kind && hit(k, nth) => {
-                                let _ = from.shutdown(std::net::Shutdown::Both);
-                                let _ = to.shutdown(std::net::Shutdown::Both);
-                                return;
-                            }
-                            _ => {}
-                        }
-                        if to.write_all(&m).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = to.shutdown(std::net::Shutdown::Both);
-                });
+                relay_connection(
+                    connection,
+                    client,
+                    upstream,
+                    trap,
+                    matched.clone(),
+                    seen_l.clone(),
+                    stop_l.clone(),
+                );
             }
         });
         Relay {
@@ -153,11 +227,19 @@ impl Relay {
             dir,
             seen,
             stop,
+            live,
         }
     }
 
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// Close every connection made so far, as a daemon that restarted would have.
+    fn cut_all(&self) {
+        for c in self.live.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
     }
 }
 
@@ -446,10 +528,166 @@ fn a_daemon_silent_inside_a_transaction_times_out_and_nothing_is_written() {
         "xlchannel add: xenstore write /libxl/85/channel-names: xenstored did not answer within 0.5 s \
          (stopped or hung?); XLCHANNEL_XS_TIMEOUT sets the limit\n"
     );
+    // The client sent all the transaction's writes at once and gave up on it without
+    // ending it (the daemon drops it with the connection).
+    let seen = relay.seen();
     drop(relay);
+    let stalled = seen.iter().find(|s| s.kind == XS_WRITE).unwrap().connection;
+    let after: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.connection == stalled)
+        .skip_while(|s| s.kind != XS_WRITE)
+        .collect();
+    assert!(after.len() > 20, "{after:?}");
+    assert!(
+        after.iter().all(|s| s.kind != XS_TRANSACTION_END),
+        "{after:?}"
+    );
     for tree in channel_nodes(&xs, 85, 84) {
         assert!(tree.is_empty(), "{tree:?}");
     }
+}
+
+/// A write the daemon refuses in the middle of a pipelined transaction: the transaction is
+/// ended without committing (`F`), the add fails naming that write, and nothing is left.
+#[test]
+fn a_refused_write_aborts_its_transaction() {
+    let xs = store();
+    register(&xs, 90, "wire-refuse-driver");
+    register(&xs, 91, "wire-refuse");
+    // The first channel's third write: after the index's root and entry, libxl's copy's
+    // `frontend`.
+    let relay = Relay::start(
+        "refuse",
+        Trap::Refuse {
+            kind: XS_WRITE,
+            nth: 3,
+        },
+    );
+    let run = add(&relay, 91, &specs("wire-refuse-driver")[..2], &[]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "xlchannel add: xenstore write /libxl/91/device/console/1/frontend: Permission denied \
+         (os error 13)\n"
+    );
+    let seen = relay.seen();
+    drop(relay);
+    let wire = seen.iter().find(|s| s.kind == XS_WRITE).unwrap().connection;
+    let ends: Vec<&[u8]> = seen
+        .iter()
+        .filter(|s| s.connection == wire && s.kind == XS_TRANSACTION_END)
+        .map(|s| s.payload.as_slice())
+        .collect();
+    // The command's two reading transactions, then the channel's, ended without commit;
+    // the second channel was never tried.
+    assert_eq!(ends, [&b"T\0"[..], b"T\0", b"F\0"]);
+    for tree in channel_nodes(&xs, 91, 90) {
+        assert!(tree.is_empty(), "{tree:?}");
+    }
+}
+
+/// More consoles than one `XS_DIRECTORY` answer can name (4096 bytes: about 1040): read in
+/// parts on the pipelined connection, as libxenstore reads them.
+#[test]
+fn directories_longer_than_one_answer_are_read_in_parts() {
+    let xs = store();
+    register(&xs, 92, "wire-big-driver");
+    register(&xs, 93, "wire-big");
+    let specs: Vec<String> = (0..1100)
+        .map(|i| format!("backend=wire-big-driver,connection=pty,name=org.wire.big.{i}"))
+        .collect();
+    let relay = Relay::start("big", Trap::None);
+    let added = add(&relay, 93, &specs, &[]);
+    assert_eq!(added.status, 0, "{}", added.stderr);
+    assert_eq!(added.stdout.lines().count(), 1100);
+    let listed = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("XENSTORED_PATH", relay.path.to_str().unwrap()));
+        xlchannel(&["list", "--json", "93"], &env)
+    };
+    let piped = listed(&[]);
+    let unpiped = listed(&[("XLCHANNEL_XS_PIPELINE", "0")]);
+    assert_eq!((piped.status, piped.stderr.as_str()), (0, ""));
+    assert_eq!(piped.stdout, unpiped.stdout);
+    assert_eq!(piped.stdout.matches("org.wire.big.").count(), 1100);
+    let parts = relay
+        .seen()
+        .iter()
+        .filter(|s| s.kind == XS_DIRECTORY_PART)
+        .count();
+    assert!(parts >= 2, "{parts} directory parts");
+}
+
+/// An idle pipelined connection the daemon closed (a restart) is replaced before the next
+/// transaction, which succeeds. The store lives in a child process of this test (the
+/// relay's path must be its `XENSTORED_PATH`, which a thread of this process cannot set).
+#[test]
+fn an_idle_connection_the_daemon_closed_is_replaced() {
+    if std::env::var_os("XLCHANNEL_WIRE_IDLE_CHILD").is_some() {
+        return idle_connection_child();
+    }
+    let relay = Relay::start("idle", Trap::None);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_idle_connection_the_daemon_closed_is_replaced",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("XLCHANNEL_WIRE_IDLE_CHILD", "1")
+        .env("XENSTORED_PATH", &relay.path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("first written") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "the child ended early");
+    }
+    relay.cut_all();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("second written"), "{rest}");
+    let xs = store();
+    let t = xs.plain().unwrap();
+    assert_eq!(
+        t.read("/tool/xlchannel-wire-idle/second")
+            .unwrap()
+            .as_deref(),
+        Some(&b"2"[..])
+    );
+    // libxenstore's connection sent nothing; the transactions went over two.
+    let connections: std::collections::BTreeSet<usize> = relay
+        .seen()
+        .iter()
+        .filter(|s| s.kind == XS_TRANSACTION_START)
+        .map(|s| s.connection)
+        .collect();
+    assert_eq!(
+        connections.len(),
+        2,
+        "the closed connection and its replacement"
+    );
+}
+
+/// The child half of the test above.
+fn idle_connection_child() {
+    let xs = store();
+    xs.transaction(|t| t.write("/tool/xlchannel-wire-idle/first", b"1"))
+        .unwrap();
+    println!("first written");
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go).unwrap();
+    xs.transaction(|t| t.write("/tool/xlchannel-wire-idle/second", b"2"))
+        .unwrap();
+    println!("second written");
 }
 
 /// The connection cut in the middle of the second channel's transaction: the add fails

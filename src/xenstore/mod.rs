@@ -1,9 +1,12 @@
-//! Safe access to xenstore through the real libxenstore.
+//! Safe access to xenstore through the real libxenstore, and for our own transactions a
+//! pipelined connection of our own (see `wire`).
 //!
 //! Reads need no transaction ([`XenStore::plain`]), as libxl reads: each node a guest or
 //! another writer may change is read once and parsed defensively. Writes go into small
 //! transactions ([`XenStore::transaction`]): a transaction another writer conflicts with is
-//! started again after a randomized, growing pause, for up to [`CONFLICT_RETRY_LIMIT`]. A
+//! started again after a randomized, growing pause, for up to [`CONFLICT_RETRY_LIMIT`]. Our
+//! own transactions run on the daemon's socket where there is one, with their writes sent
+//! without waiting ([`Txn::settle`] reads the answers before anything needs one). A
 //! request xenstored does not answer within the limit of `XLCHANNEL_XS_TIMEOUT` fails with
 //! a timeout instead of blocking (see `watchdog`).
 
@@ -83,7 +86,7 @@ impl Perm {
 }
 
 /// A failed xenstore request.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct XsError {
     op: &'static str,
     path: String,
@@ -263,6 +266,32 @@ pub struct XenStore {
     /// Counts the wire connections made, so a transaction of a broken one is never
     /// continued on the next.
     wire_generation: Cell<u64>,
+    /// A transaction of ours is open on the wire connection.
+    wire_in_use: Cell<bool>,
+}
+
+/// Marks the wire connection as one transaction's while it lives; dropped by a panic
+/// before the transaction ended, it drops the connection.
+struct WireInUse<'a> {
+    store: &'a XenStore,
+}
+
+impl<'a> WireInUse<'a> {
+    fn claim(store: &'a XenStore) -> WireInUse<'a> {
+        store.wire_in_use.set(true);
+        WireInUse { store }
+    }
+}
+
+impl Drop for WireInUse<'_> {
+    fn drop(&mut self) {
+        self.store.wire_in_use.set(false);
+        if std::thread::panicking() {
+            if let Ok(mut slot) = self.store.wire.try_borrow_mut() {
+                *slot = WireSlot::Untried;
+            }
+        }
+    }
 }
 
 impl XenStore {
@@ -279,6 +308,7 @@ impl XenStore {
             watchdog: RefCell::new(Some(Watchdog::new(socket, timeout))),
             wire: RefCell::new(WireSlot::Untried),
             wire_generation: Cell::new(0),
+            wire_in_use: Cell::new(false),
         })
     }
 
@@ -293,6 +323,7 @@ impl XenStore {
             watchdog: RefCell::new(None),
             wire: RefCell::new(WireSlot::Untried),
             wire_generation: Cell::new(0),
+            wire_in_use: Cell::new(false),
         })
     }
 
@@ -356,10 +387,14 @@ impl XenStore {
     }
 
     /// The generation of our wire connection, connecting first if need be; `None` when our
-    /// transactions go through libxenstore (no daemon socket, pipelining switched off, or a
-    /// socket that refuses us: libxenstore then reports why).
+    /// transactions go through libxenstore (no daemon socket, pipelining switched off, a
+    /// socket that refuses us: libxenstore then reports why; or a transaction of ours is
+    /// open on it already).
     fn wire_ready(&self) -> Option<u64> {
         use std::os::unix::fs::FileTypeExt;
+        if self.wire_in_use.get() {
+            return None;
+        }
         let mut slot = self.wire.borrow_mut();
         if matches!(*slot, WireSlot::Untried) {
             let path = daemon_socket();
@@ -424,11 +459,21 @@ impl XenStore {
             attempts += 1;
             let (t, wire) = self.start_transaction().map_err(XsError::into_error)?;
             let txn = Txn::new(self, t, wire);
+            // The wire connection is this transaction's until it ends: a transaction begun
+            // inside it goes through libxenstore, and one left by a panic drops the
+            // connection (its answers would be taken for the next one's).
+            let _in_use = wire.map(|_| WireInUse::claim(self));
             let outcome = work(&txn);
             // Every answer is read before the end, whatever the outcome: the connection
-            // stays in step, and a write that failed unseen fails the transaction.
+            // stays in step. A request that failed fails the transaction, even where
+            // `work` went on past its error.
             let settled = txn.settle();
-            let outcome = outcome.and_then(|value| settled.map(|()| value));
+            let failed = txn.failed.borrow_mut().take();
+            let outcome = match (outcome, settled, failed) {
+                (Err(e), _, _) | (Ok(_), Err(e), _) => Err(e),
+                (Ok(_), Ok(()), Some(e)) => Err(txn.fail(e)),
+                (Ok(value), Ok(()), None) => Ok(value),
+            };
             let abort = outcome.is_err();
             let ended = match wire {
                 Some(g) => self.on_wire(g, "transaction commit", "", |w| {
@@ -522,6 +567,8 @@ pub struct Txn<'a> {
     unsettled: RefCell<Vec<(&'static str, String)>>,
     /// Values read ahead (`prefetch`), each taken by the first read of its path.
     prefetched: RefCell<Vec<(String, Option<Vec<u8>>)>>,
+    /// The first request whose answer `settle` found to be a failure.
+    failed: RefCell<Option<XsError>>,
 }
 
 fn c_path(path: &str) -> Result<CString> {
@@ -547,6 +594,7 @@ impl<'a> Txn<'a> {
             wire,
             unsettled: RefCell::new(Vec::new()),
             prefetched: RefCell::new(Vec::new()),
+            failed: RefCell::new(None),
         }
     }
 }
@@ -595,7 +643,11 @@ impl Txn<'_> {
                 first.get_or_insert(e);
             }
         }
-        first.map_or(Ok(()), |e| Err(self.fail(e)))
+        let Some(e) = first else {
+            return Ok(());
+        };
+        self.failed.borrow_mut().get_or_insert_with(|| e.clone());
+        Err(self.fail(e))
     }
 
     /// Send a request whose answer nothing waits for (on the wire), or make it at once.
@@ -752,8 +804,12 @@ impl Txn<'_> {
     pub fn directory(&self, path: &str) -> Result<Option<Vec<String>>> {
         let cpath = c_path(path)?;
         if let Some(g) = self.wire {
-            let got = self.ask(g, wire::Kind::Directory, "directory", path, &[&wire_path(path)])?;
-            return self.maybe(got.map(|body| wire::directory_names(&body)));
+            let got = match self.ask(g, wire::Kind::Directory, "directory", path, &[&wire_path(path)])? {
+                // Longer than one answer may be: in parts, as libxenstore reads it.
+                Err(e) if e.errno == libc::E2BIG && e.timed_out.is_none() => self.directory_in_parts(g, path),
+                got => got.map(|body| wire::directory_names(&body)),
+            };
+            return self.maybe(got);
         }
         let got = self.store.call("directory", path, |h| {
             let mut num: c_uint = 0;
@@ -770,6 +826,47 @@ impl Txn<'_> {
             Some(names)
         });
         self.maybe(got)
+    }
+
+    /// A directory too long for one answer, with `XS_DIRECTORY_PART` from offset 0 on; a
+    /// directory that changes between parts (its generation) is read again from the start.
+    fn directory_in_parts(&self, g: u64, path: &str) -> std::result::Result<Vec<String>, XsError> {
+        let mut names = Vec::new();
+        let mut generation = Vec::new();
+        let mut restarts = 0;
+        loop {
+            let offset = format!("{}\0", names.len());
+            let body = self.store.on_wire(g, "directory", path, |w| {
+                w.queue(wire::Kind::DirectoryPart, self.t, &[&wire_path(path), offset.as_bytes()])?;
+                w.answer()
+            })?;
+            let (this_generation, part, last) = wire::directory_part(&body).map_err(|f| XsError {
+                op: "directory",
+                path: path.to_owned(),
+                errno: f.errno(),
+                timed_out: None,
+            })?;
+            if names.is_empty() {
+                generation = this_generation.to_vec();
+            } else if this_generation != generation.as_slice() {
+                restarts += 1;
+                if restarts > 100 {
+                    return Err(XsError {
+                        op: "directory",
+                        path: path.to_owned(),
+                        errno: libc::EAGAIN,
+                        timed_out: None,
+                    });
+                }
+                names.clear();
+                continue;
+            }
+            names.extend_from_slice(part);
+            if last {
+                break;
+            }
+        }
+        Ok(wire::directory_names(&names))
     }
 
     pub fn get_perms(&self, path: &str) -> Result<Option<Vec<Perm>>> {

@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The message header: type, request id, transaction id, payload length (native endian).
 const HEADER: usize = 16;
@@ -22,6 +22,7 @@ pub const MAX_PAYLOAD: usize = sys::XENSTORE_PAYLOAD_MAX as usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Directory,
+    DirectoryPart,
     Read,
     GetPerms,
     TransactionStart,
@@ -36,6 +37,7 @@ impl Kind {
     fn code(self) -> u32 {
         match self {
             Kind::Directory => sys::xsd_sockmsg_type_XS_DIRECTORY,
+            Kind::DirectoryPart => sys::xsd_sockmsg_type_XS_DIRECTORY_PART,
             Kind::Read => sys::xsd_sockmsg_type_XS_READ,
             Kind::GetPerms => sys::xsd_sockmsg_type_XS_GET_PERMS,
             Kind::TransactionStart => sys::xsd_sockmsg_type_XS_TRANSACTION_START,
@@ -63,7 +65,10 @@ impl Failure {
     pub fn errno(&self) -> i32 {
         match self {
             Failure::Refused(e) => *e,
-            Failure::Broken(e) => e.raw_os_error().unwrap_or(libc::ECONNRESET),
+            Failure::Broken(e) => e.raw_os_error().unwrap_or(match e.kind() {
+                io::ErrorKind::InvalidData => libc::EPROTO,
+                _ => libc::ECONNRESET,
+            }),
         }
     }
 
@@ -186,9 +191,11 @@ impl Wire {
         Ok(())
     }
 
-    /// The answer to the oldest request still unanswered (sending what is queued first).
+    /// The answer to the oldest request still unanswered (sending what is queued first),
+    /// waiting at most the timeout for it.
     pub fn answer(&mut self) -> Result<Vec<u8>, Failure> {
         self.flush()?;
+        let deadline = Instant::now() + self.timeout;
         let Some(id) = self.awaited.pop_front() else {
             return Err(protocol_error("an answer read with no request in flight"));
         };
@@ -206,7 +213,7 @@ impl Wire {
                     Ok(body)
                 };
             }
-            self.fill()?;
+            self.fill(deadline)?;
         }
     }
 
@@ -230,20 +237,22 @@ impl Wire {
         Ok(Some((kind, req, body)))
     }
 
-    /// Wait for more of the answers (up to the timeout) and take what has come. poll(2)
+    /// Wait for more of the answers (until `deadline`) and take what has come. poll(2)
     /// for input only, then a read that does not block: a reader blocked in read(2) is
     /// woken each time the daemon takes in one of our requests as well.
-    fn fill(&mut self) -> Result<(), Failure> {
+    fn fill(&mut self, deadline: Instant) -> Result<(), Failure> {
         let fd = self.stream.as_raw_fd();
         let mut ready = libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
         };
-        let limit = self.timeout.as_millis().min(i32::MAX as u128) as i32;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // Rounded up, so a wait never ends just before the answer is due.
+            let limit = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
             // SAFETY: one pollfd we own.
-            match unsafe { libc::poll(&mut ready, 1, limit.max(1)) } {
+            match unsafe { libc::poll(&mut ready, 1, limit) } {
                 0 => return Err(Failure::Broken(io::Error::from(io::ErrorKind::TimedOut))),
                 n if n < 0 => {
                     let e = io::Error::last_os_error();
@@ -321,6 +330,18 @@ pub fn transaction_id(body: &[u8]) -> Result<u32, Failure> {
         .ok_or_else(|| protocol_error("a transaction id that is not a number"))
 }
 
+/// One `XS_DIRECTORY_PART` answer: the directory's generation, the names it carries (each
+/// NUL-terminated), and whether it is the last (an empty string closes the list).
+pub fn directory_part(body: &[u8]) -> Result<(&[u8], &[u8], bool), Failure> {
+    let at = body
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| protocol_error("a directory part without its generation"))?;
+    let (generation, names) = (&body[..at], &body[at + 1..]);
+    let last = names.len() <= 1 || names.ends_with(b"\0\0");
+    Ok((generation, names, last))
+}
+
 /// The names of a `XS_DIRECTORY` answer: NUL-terminated, in the daemon's order.
 pub fn directory_names(body: &[u8]) -> Vec<String> {
     body.split(|&b| b == 0)
@@ -356,6 +377,14 @@ mod tests {
         assert_eq!(transaction_id(b"17\0").unwrap(), 17);
         assert!(transaction_id(b"0\0").is_err());
         assert!(transaction_id(b"x\0").is_err());
+    }
+
+    #[test]
+    fn directory_parts_carry_a_generation_and_end_with_an_empty_name() {
+        assert_eq!(directory_part(b"17\0a\0bc\0").unwrap(), (&b"17"[..], &b"a\0bc\0"[..], false));
+        assert_eq!(directory_part(b"17\0d\0\0").unwrap(), (&b"17"[..], &b"d\0\0"[..], true));
+        assert_eq!(directory_part(b"17\0\0").unwrap(), (&b"17"[..], &b"\0"[..], true));
+        assert!(directory_part(b"17").is_err());
     }
 
     #[test]
