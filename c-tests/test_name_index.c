@@ -258,6 +258,5 @@ int main(void)
     test_inside_callers_transaction();
     for (unsigned d = 50; d < 55; d++) race_one_name(d);
     xs_close(xs);
-    printf("name-index: %d passed, %d failed\n", check_passed, check_failed);
-    return check_failed != 0;
+    return check_summary("name-index");
 }
