@@ -18,6 +18,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
+use common::{register, store};
 use xlchannel::xenstore::XenStore;
 
 const XL_CONF_MISSING: &str =
@@ -187,22 +190,6 @@ fn tty(xs: &XenStore, domid: u32, devid: i32) -> String {
     let tty = String::from_utf8(tty).unwrap();
     assert!(tty.starts_with("/dev/pts/"), "{tty}");
     tty
-}
-
-fn store() -> XenStore {
-    XenStore::open().expect("no xenstored: run inside testbed/with-xenstored.sh")
-}
-
-/// `/local/domain/<domid>` with its name, as a toolstack registers a guest.
-fn register(xs: &XenStore, domid: u32, name: &str) {
-    xs.transaction(|t| {
-        let base = format!("/local/domain/{domid}");
-        t.write(&base, b"")?;
-        t.write(&format!("{base}/name"), name.as_bytes())?;
-        t.write(&format!("{base}/domid"), domid.to_string().as_bytes())?;
-        t.write(&format!("{base}/device"), b"")
-    })
-    .expect("registering a domain");
 }
 
 fn write(xs: &XenStore, path: &str, value: &[u8]) {

@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{register, store};
 use xlchannel::xenstore::XenStore;
 
 const XS_READ: u32 = 2;
@@ -269,21 +272,6 @@ fn xlchannel(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-fn store() -> XenStore {
-    XenStore::open().expect("no xenstored: run inside testbed/with-xenstored.sh")
-}
-
-fn register(xs: &XenStore, domid: u32, name: &str) {
-    xs.transaction(|t| {
-        let base = format!("/local/domain/{domid}");
-        t.write(&base, b"")?;
-        t.write(&format!("{base}/name"), name.as_bytes())?;
-        t.write(&format!("{base}/domid"), domid.to_string().as_bytes())?;
-        t.write(&format!("{base}/device"), b"")
-    })
-    .expect("registering a domain");
-}
-
 /// Every node below `path` with its value and permissions, paths relative to `path`.
 fn subtree(xs: &XenStore, path: &str) -> BTreeMap<String, (Vec<u8>, String)> {
     let t = xs.plain().unwrap();
@@ -317,6 +305,12 @@ fn channel_nodes(
         ),
         subtree(xs, &format!("/libxl/{domid}")),
     ]
+}
+
+fn assert_nothing_written(xs: &XenStore, domid: u32, driver: u32) {
+    for tree in channel_nodes(xs, domid, driver) {
+        assert!(tree.is_empty(), "{tree:?}");
+    }
 }
 
 fn specs(driver: &str) -> Vec<String> {
@@ -543,9 +537,7 @@ fn a_daemon_silent_inside_a_transaction_times_out_and_nothing_is_written() {
         after.iter().all(|s| s.kind != XS_TRANSACTION_END),
         "{after:?}"
     );
-    for tree in channel_nodes(&xs, 85, 84) {
-        assert!(tree.is_empty(), "{tree:?}");
-    }
+    assert_nothing_written(&xs, 85, 84);
 }
 
 /// A write the daemon refuses in the middle of a pipelined transaction: the transaction is
@@ -583,9 +575,7 @@ fn a_refused_write_aborts_its_transaction() {
     // The command's two reading transactions, then the channel's, ended without commit;
     // the second channel was never tried.
     assert_eq!(ends, [&b"T\0"[..], b"T\0", b"F\0"]);
-    for tree in channel_nodes(&xs, 91, 90) {
-        assert!(tree.is_empty(), "{tree:?}");
-    }
+    assert_nothing_written(&xs, 91, 90);
 }
 
 /// More consoles than one `XS_DIRECTORY` answer can name (4096 bytes: about 1040): read in
