@@ -166,7 +166,8 @@ fn relay_connection(
                     let _ = to.shutdown(std::net::Shutdown::Both);
                     return;
                 }
-                Trap::Refuse { .. } | Trap::None => {
+                Trap::None => unreachable!("Trap::None matches nothing"),
+                Trap::Refuse { .. } => {
                     refused.lock().unwrap().push(word(&m, 1));
                     message(
                         XS_READ,
@@ -597,17 +598,41 @@ fn directories_longer_than_one_answer_are_read_in_parts() {
         env.push(("XENSTORED_PATH", relay.path.to_str().unwrap()));
         xlchannel(&["list", "--json", "93"], &env)
     };
+    let before = relay.seen().len();
     let piped = listed(&[]);
+    let during = relay.seen()[before..].to_vec();
     let unpiped = listed(&[("XLCHANNEL_XS_PIPELINE", "0")]);
     assert_eq!((piped.status, piped.stderr.as_str()), (0, ""));
     assert_eq!(piped.stdout, unpiped.stdout);
     assert_eq!(piped.stdout.matches("org.wire.big.").count(), 1100);
-    let parts = relay
-        .seen()
+    // The piped list's own transaction read the console directory in parts: its first
+    // DIRECTORY was refused as too long, then two parts.
+    let wire = during
         .iter()
-        .filter(|s| s.kind == XS_DIRECTORY_PART)
-        .count();
-    assert!(parts >= 2, "{parts} directory parts");
+        .find(|s| s.kind == XS_TRANSACTION_START)
+        .unwrap()
+        .connection;
+    let directory_reads: Vec<(u32, Vec<u8>)> = during
+        .iter()
+        .filter(|s| s.connection == wire && [XS_DIRECTORY, XS_DIRECTORY_PART].contains(&s.kind))
+        .filter(|s| s.payload.starts_with(b"/libxl/93/device/console\0"))
+        .map(|s| (s.kind, s.payload.clone()))
+        .collect();
+    let dir = b"/libxl/93/device/console\0";
+    assert_eq!(directory_reads[0], (XS_DIRECTORY, dir.to_vec()));
+    let offsets: Vec<usize> = directory_reads[1..]
+        .iter()
+        .map(|(kind, payload)| {
+            assert_eq!(*kind, XS_DIRECTORY_PART);
+            assert!(payload.starts_with(dir), "{payload:?}");
+            let offset = &payload[dir.len()..payload.len() - 1];
+            std::str::from_utf8(offset).unwrap().parse().unwrap()
+        })
+        .collect();
+    // From the start, then on from where each part ended (names 1..1100: 4393 bytes).
+    assert_eq!(offsets.len(), 2, "{offsets:?}");
+    assert_eq!(offsets[0], 0);
+    assert!(offsets[1] > 3000 && offsets[1] < 4096, "{offsets:?}");
 }
 
 /// An idle pipelined connection the daemon closed (a restart) is replaced before the next
@@ -619,19 +644,11 @@ fn an_idle_connection_the_daemon_closed_is_replaced() {
         return idle_connection_child();
     }
     let relay = Relay::start("idle", Trap::None);
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "an_idle_connection_the_daemon_closed_is_replaced",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("XLCHANNEL_WIRE_IDLE_CHILD", "1")
-        .env("XENSTORED_PATH", &relay.path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = child_half(
+        "an_idle_connection_the_daemon_closed_is_replaced",
+        "XLCHANNEL_WIRE_IDLE_CHILD",
+        &relay,
+    );
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("first written") {
@@ -667,7 +684,67 @@ fn an_idle_connection_the_daemon_closed_is_replaced() {
     );
 }
 
-/// The child half of the test above.
+/// This test binary again, running only `test` with `marker` set, talking through `relay`.
+fn child_half(test: &str, marker: &str, relay: &Relay) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(marker, "1")
+        .env("XENSTORED_PATH", &relay.path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A transaction whose work goes on past a refused write (here: ignores it) still ends
+/// without committing, and fails with that write's error.
+#[test]
+fn a_refused_write_the_work_ignored_still_aborts() {
+    if std::env::var_os("XLCHANNEL_WIRE_IGNORE_CHILD").is_some() {
+        let xs = store();
+        let result = xs.transaction(|t| {
+            t.write("/tool/xlchannel-wire-ignore/a", b"1")?;
+            t.write("/tool/xlchannel-wire-ignore/b", b"2")?;
+            // The refusal of b comes with this read's answers; the work ignores it.
+            let _ = t.read("/tool/xlchannel-wire-ignore/a");
+            Ok(())
+        });
+        println!("result: {result:?}");
+        return;
+    }
+    let relay = Relay::start(
+        "ignore",
+        Trap::Refuse {
+            kind: XS_WRITE,
+            nth: 2,
+        },
+    );
+    let child = child_half(
+        "a_refused_write_the_work_ignored_still_aborts",
+        "XLCHANNEL_WIRE_IGNORE_CHILD",
+        &relay,
+    );
+    let out = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.contains(
+            "result: Err(Fail(\"xenstore write /tool/xlchannel-wire-ignore/b: Permission denied (os error 13)\"))"
+        ),
+        "{out}"
+    );
+    let ends: Vec<Vec<u8>> = relay
+        .seen()
+        .iter()
+        .filter(|s| s.kind == XS_TRANSACTION_END)
+        .map(|s| s.payload.clone())
+        .collect();
+    assert_eq!(ends, [b"F\0".to_vec()]);
+    let xs = store();
+    let t = xs.plain().unwrap();
+    assert_eq!(t.read("/tool/xlchannel-wire-ignore/a").unwrap(), None);
+}
+
+/// The child half of the idle-connection test.
 fn idle_connection_child() {
     let xs = store();
     xs.transaction(|t| t.write("/tool/xlchannel-wire-idle/first", b"1"))

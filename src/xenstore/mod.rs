@@ -270,23 +270,27 @@ pub struct XenStore {
     wire_in_use: Cell<bool>,
 }
 
-/// Marks the wire connection as one transaction's while it lives; dropped by a panic
-/// before the transaction ended, it drops the connection.
+/// Marks the wire connection as one transaction's while it lives; dropped before the
+/// transaction ended (a panic in its work), it drops the connection.
 struct WireInUse<'a> {
     store: &'a XenStore,
+    ended: bool,
 }
 
 impl<'a> WireInUse<'a> {
     fn claim(store: &'a XenStore) -> WireInUse<'a> {
         store.wire_in_use.set(true);
-        WireInUse { store }
+        WireInUse {
+            store,
+            ended: false,
+        }
     }
 }
 
 impl Drop for WireInUse<'_> {
     fn drop(&mut self) {
         self.store.wire_in_use.set(false);
-        if std::thread::panicking() {
+        if !self.ended {
             if let Ok(mut slot) = self.store.wire.try_borrow_mut() {
                 *slot = WireSlot::Untried;
             }
@@ -462,16 +466,17 @@ impl XenStore {
             // The wire connection is this transaction's until it ends: a transaction begun
             // inside it goes through libxenstore, and one left by a panic drops the
             // connection (its answers would be taken for the next one's).
-            let _in_use = wire.map(|_| WireInUse::claim(self));
+            let mut in_use = wire.map(|_| WireInUse::claim(self));
             let outcome = work(&txn);
             // Every answer is read before the end, whatever the outcome: the connection
-            // stays in step. A request that failed fails the transaction, even where
-            // `work` went on past its error.
+            // stays in step. A change that failed (a write, mkdir, permission change or
+            // removal) fails the transaction, even where `work` went on past its error.
             let settled = txn.settle();
             let failed = txn.failed.borrow_mut().take();
             let outcome = match (outcome, settled, failed) {
-                (Err(e), _, _) | (Ok(_), Err(e), _) => Err(e),
-                (Ok(_), Ok(()), Some(e)) => Err(txn.fail(e)),
+                (Err(e), _, _) => Err(e),
+                (Ok(_), _, Some(e)) => Err(txn.fail(e)),
+                (Ok(_), Err(e), None) => Err(e),
                 (Ok(value), Ok(()), None) => Ok(value),
             };
             let abort = outcome.is_err();
@@ -485,6 +490,9 @@ impl XenStore {
                     unsafe { sys::xs_transaction_end(h, t, abort) }.then_some(())
                 }),
             };
+            if let Some(guard) = in_use.as_mut() {
+                guard.ended = true;
+            }
             let conflict = if txn.conflicted.get() {
                 if let Err(e) = ended {
                     if e.timed_out.is_some() {
@@ -621,6 +629,13 @@ impl Txn<'_> {
         e.into_error()
     }
 
+    /// A change that failed: kept, so that the transaction of ours it belongs to ends
+    /// without committing even if the caller goes on.
+    fn fail_change(&self, e: XsError) -> Error {
+        self.failed.borrow_mut().get_or_insert_with(|| e.clone());
+        self.fail(e)
+    }
+
     /// A request whose ENOENT means "no such node".
     fn maybe<R>(&self, e: std::result::Result<R, XsError>) -> Result<Option<R>> {
         match e {
@@ -643,11 +658,7 @@ impl Txn<'_> {
                 first.get_or_insert(e);
             }
         }
-        let Some(e) = first else {
-            return Ok(());
-        };
-        self.failed.borrow_mut().get_or_insert_with(|| e.clone());
-        Err(self.fail(e))
+        first.map_or(Ok(()), |e| Err(self.fail_change(e)))
     }
 
     /// Send a request whose answer nothing waits for (on the wire), or make it at once.
@@ -670,7 +681,7 @@ impl Txn<'_> {
         }
         self.store
             .on_wire(g, op, path, |w| w.queue(kind, self.t, parts))
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.fail_change(e))?;
         let queued = {
             let mut unsettled = self.unsettled.borrow_mut();
             unsettled.push((op, path.to_owned()));
@@ -764,7 +775,7 @@ impl Txn<'_> {
             unsafe { sys::xs_write(h, self.t, cpath.as_ptr(), value.as_ptr().cast(), len) }
                 .then_some(())
         });
-        done.map_err(|e| self.fail(e))
+        done.map_err(|e| self.fail_change(e))
     }
 
     pub fn mkdir(&self, path: &str) -> Result<()> {
@@ -776,7 +787,7 @@ impl Txn<'_> {
             // SAFETY: valid handle and path.
             unsafe { sys::xs_mkdir(h, self.t, cpath.as_ptr()) }.then_some(())
         });
-        done.map_err(|e| self.fail(e))
+        done.map_err(|e| self.fail_change(e))
     }
 
     /// Remove `path` and everything below it; a missing node is not an error. (A missing
@@ -790,13 +801,21 @@ impl Txn<'_> {
         if let Some(g) = self.wire {
             self.forget_around(path, true);
             let done = self.ask(g, wire::Kind::Rm, "rm", path, &[&wire_path(path)])?;
-            return self.maybe(done).map(|_| ());
+            return self.removed(done);
         }
         let done = self.store.call("rm", path, |h| {
             // SAFETY: valid handle and path.
             unsafe { sys::xs_rm(h, self.t, cpath.as_ptr()) }.then_some(())
         });
-        self.maybe(done).map(|_| ())
+        self.removed(done)
+    }
+
+    /// The outcome of a removal: a node gone meanwhile is not an error.
+    fn removed<R>(&self, done: std::result::Result<R, XsError>) -> Result<()> {
+        match done {
+            Err(e) if e.errno != libc::ENOENT || e.timed_out.is_some() => Err(self.fail_change(e)),
+            _ => Ok(()),
+        }
     }
 
     /// The names of the children of `path` in xenstored's order, or `None` if there is no
@@ -833,13 +852,22 @@ impl Txn<'_> {
     fn directory_in_parts(&self, g: u64, path: &str) -> std::result::Result<Vec<String>, XsError> {
         let mut names = Vec::new();
         let mut generation = Vec::new();
-        let mut restarts = 0;
         loop {
             let offset = format!("{}\0", names.len());
-            let body = self.store.on_wire(g, "directory", path, |w| {
-                w.queue(wire::Kind::DirectoryPart, self.t, &[&wire_path(path), offset.as_bytes()])?;
-                w.answer()
-            })?;
+            let body = self
+                .store
+                .on_wire(g, "directory", path, |w| {
+                    w.queue(wire::Kind::DirectoryPart, self.t, &[&wire_path(path), offset.as_bytes()])?;
+                    w.answer()
+                })
+                .map_err(|mut e| {
+                    // A daemon without directory parts refuses them; libxenstore then
+                    // reports the directory as too long, and so do we.
+                    if matches!(e.errno, libc::EINVAL | libc::ENOSYS) && e.timed_out.is_none() {
+                        e.errno = libc::E2BIG;
+                    }
+                    e
+                })?;
             let (this_generation, part, last) = wire::directory_part(&body).map_err(|f| XsError {
                 op: "directory",
                 path: path.to_owned(),
@@ -849,17 +877,14 @@ impl Txn<'_> {
             if names.is_empty() {
                 generation = this_generation.to_vec();
             } else if this_generation != generation.as_slice() {
-                restarts += 1;
-                if restarts > 100 {
-                    return Err(XsError {
-                        op: "directory",
-                        path: path.to_owned(),
-                        errno: libc::EAGAIN,
-                        timed_out: None,
-                    });
-                }
-                names.clear();
-                continue;
+                // Changed by another writer between the parts: this transaction would
+                // conflict at its commit anyway, so it starts again now.
+                return Err(XsError {
+                    op: "directory",
+                    path: path.to_owned(),
+                    errno: libc::EAGAIN,
+                    timed_out: None,
+                });
             }
             names.extend_from_slice(part);
             if last {
@@ -907,6 +932,6 @@ impl Txn<'_> {
             }
             .then_some(())
         });
-        done.map_err(|e| self.fail(e))
+        done.map_err(|e| self.fail_change(e))
     }
 }

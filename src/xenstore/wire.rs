@@ -250,7 +250,7 @@ impl Wire {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             // Rounded up, so a wait never ends just before the answer is due.
-            let limit = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            let limit = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
             // SAFETY: one pollfd we own.
             match unsafe { libc::poll(&mut ready, 1, limit) } {
                 0 => return Err(Failure::Broken(io::Error::from(io::ErrorKind::TimedOut))),
