@@ -582,9 +582,14 @@ CAMLprim value xlc_ctx_calls(value vctx)
 /* ---------------------------------------------------------------------------------------
  * Channels in xenstore. */
 
-/* raw_context -> int -> channel -> (channel, int) result: the channel as added (devid and
- * backend_domid written back by libxl). */
-CAMLprim value xlc_channel_add(value vctx, value vdomid, value vch)
+/* One channel operation of libxl's device shape (add, remove, destroy). Each may wait
+ * (bounded) for the frontend or talk to the device model, so other OCaml threads run
+ * meanwhile. With give_back, the result is the channel as libxl wrote it back (an add's
+ * devid and backend_domid); otherwise unit. */
+static value channel_op(value vctx, value vdomid, value vch,
+                        int (*op)(libxl_ctx *, uint32_t, libxl_device_channel *,
+                                  const libxl_asyncop_how *),
+                        int give_back)
 {
     CAMLparam3(vctx, vdomid, vch);
     CAMLlocal1(out);
@@ -597,46 +602,30 @@ CAMLprim value xlc_channel_add(value vctx, value vdomid, value vch)
         CAMLreturn(finish(c, result_error(rc)));
     }
     caml_enter_blocking_section();
-    rc = libxl_device_channel_add(c->ctx, domid, &ch, NULL);
+    rc = op(c->ctx, domid, &ch, NULL);
     caml_leave_blocking_section();
-    if (!rc) out = value_of_channel(c, &ch, &rc);
+    out = Val_unit;
+    if (!rc && give_back) out = value_of_channel(c, &ch, &rc);
     libxl_device_channel_dispose(&ch);
     CAMLreturn(finish(c, rc ? result_error(rc) : result_ok(out)));
 }
 
-/* Unplug: libxl_device_channel_remove (graceful) or _destroy (forced), which may wait
- * (bounded) for the frontend and talk to the device model, so other OCaml threads run
- * meanwhile. */
-static value channel_unplug(value vctx, value vdomid, value vch,
-                            int (*unplug)(libxl_ctx *, uint32_t, libxl_device_channel *,
-                                          const libxl_asyncop_how *))
+/* raw_context -> int -> channel -> (channel, int) result: the channel as added. */
+CAMLprim value xlc_channel_add(value vctx, value vdomid, value vch)
 {
-    CAMLparam3(vctx, vdomid, vch);
-    struct xlc_ctx *c;
-    libxl_device_channel ch;
-    uint32_t domid = 0;
-    int rc = enter(vctx, &c);
-    if (rc) CAMLreturn(no_messages(result_error(rc)));
-    if ((rc = to_u32(c, vdomid, "domid", &domid)) || (rc = channel_of_value(c, vch, &ch))) {
-        CAMLreturn(finish(c, result_error(rc)));
-    }
-    caml_enter_blocking_section();
-    rc = unplug(c->ctx, domid, &ch, NULL);
-    caml_leave_blocking_section();
-    libxl_device_channel_dispose(&ch);
-    CAMLreturn(finish(c, rc ? result_error(rc) : result_ok(Val_unit)));
+    return channel_op(vctx, vdomid, vch, libxl_device_channel_add, 1);
 }
 
 /* raw_context -> int -> channel -> (unit, int) result. */
 CAMLprim value xlc_channel_remove(value vctx, value vdomid, value vch)
 {
-    return channel_unplug(vctx, vdomid, vch, libxl_device_channel_remove);
+    return channel_op(vctx, vdomid, vch, libxl_device_channel_remove, 0);
 }
 
 /* raw_context -> int -> channel -> (unit, int) result. */
 CAMLprim value xlc_channel_destroy(value vctx, value vdomid, value vch)
 {
-    return channel_unplug(vctx, vdomid, vch, libxl_device_channel_destroy);
+    return channel_op(vctx, vdomid, vch, libxl_device_channel_destroy, 0);
 }
 
 /* raw_context -> int -> (channel list, int) result. libxl returns NULL both for "no
