@@ -104,6 +104,16 @@ fn lost_connection(errno: i32) -> bool {
 }
 
 impl XsError {
+    /// A request `op` at `path` that failed with `errno` (not a timeout).
+    fn new(op: &'static str, path: &str, errno: i32) -> XsError {
+        XsError {
+            op,
+            path: path.to_owned(),
+            errno,
+            timed_out: None,
+        }
+    }
+
     /// Inside a transaction, 4.17's xenstored answers requests that touch nodes another
     /// transaction changed meanwhile with EIO, EINVAL or ENOENT as well as EAGAIN (seen with
     /// concurrent writers), and commits with EAGAIN: all mean "start again". A daemon that
@@ -187,15 +197,7 @@ fn open_handle() -> Result<(NonNull<sys::xs_handle>, Option<watchdog::Socket>)> 
     // SAFETY: plain library call; a NULL result is handled.
     let raw = unsafe { sys::xs_open(0) };
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    let handle = NonNull::new(raw).ok_or_else(|| {
-        XsError {
-            op: "open",
-            path: String::new(),
-            errno,
-            timed_out: None,
-        }
-        .into_error()
-    })?;
+    let handle = NonNull::new(raw).ok_or_else(|| XsError::new("open", "", errno).into_error())?;
     Ok((handle, watchdog::new_socket(&before, &watchdog::open_fds())))
 }
 
@@ -373,10 +375,8 @@ impl XenStore {
             .as_ref()
             .is_some_and(|d| d.end(result.is_none() && lost_connection(errno)));
         result.ok_or_else(|| XsError {
-            op,
-            path: path.to_owned(),
-            errno,
             timed_out: fired.then(|| dog.as_ref().map_or(DEFAULT_TIMEOUT, Watchdog::timeout)),
+            ..XsError::new(op, path, errno)
         })
     }
 
@@ -422,24 +422,19 @@ impl XenStore {
         path: &str,
         work: impl FnOnce(&mut wire::Wire) -> std::result::Result<R, wire::Failure>,
     ) -> std::result::Result<R, XsError> {
-        let error = |errno, timed_out| XsError {
-            op,
-            path: path.to_owned(),
-            errno,
-            timed_out,
-        };
         let mut slot = self.wire.borrow_mut();
-        let WireSlot::Open(w) = &mut *slot else {
-            return Err(error(libc::ECONNRESET, None));
+        let w = match &mut *slot {
+            WireSlot::Open(w) if generation == self.wire_generation.get() => w,
+            _ => return Err(XsError::new(op, path, libc::ECONNRESET)),
         };
-        if generation != self.wire_generation.get() {
-            return Err(error(libc::ECONNRESET, None));
-        }
         work(w).map_err(|f| {
             if matches!(f, wire::Failure::Broken(_)) {
                 *slot = WireSlot::Untried;
             }
-            error(f.errno(), f.timed_out().then(|| self.timeout()))
+            XsError {
+                timed_out: f.timed_out().then(|| self.timeout()),
+                ..XsError::new(op, path, f.errno())
+            }
         })
     }
 
@@ -575,7 +570,7 @@ pub struct Txn<'a> {
     unsettled: RefCell<Vec<(&'static str, String)>>,
     /// Values read ahead (`prefetch`), each taken by the first read of its path.
     prefetched: RefCell<Vec<(String, Option<Vec<u8>>)>>,
-    /// The first request whose answer `settle` found to be a failure.
+    /// The first change that failed (`fail_change`): the transaction will not commit.
     failed: RefCell<Option<XsError>>,
 }
 
@@ -661,7 +656,6 @@ impl Txn<'_> {
         first.map_or(Ok(()), |e| Err(self.fail_change(e)))
     }
 
-    /// Send a request whose answer nothing waits for (on the wire), or make it at once.
     /// Forget the values read ahead that a change at `path` may have made stale: its own,
     /// those above it (a write creates missing parents), and with `below` those under it
     /// (a removal).
@@ -675,6 +669,7 @@ impl Txn<'_> {
             .retain(|(p, _)| !(within(path, p) || (below && within(p, path))));
     }
 
+    /// Send a change on the wire without waiting for its answer (`settle` reads it).
     fn send_unanswered(&self, g: u64, kind: wire::Kind, op: &'static str, path: &str, parts: &[&[u8]]) -> Result<()> {
         if kind != wire::Kind::SetPerms {
             self.forget_around(path, false);
@@ -848,7 +843,7 @@ impl Txn<'_> {
     }
 
     /// A directory too long for one answer, with `XS_DIRECTORY_PART` from offset 0 on; a
-    /// directory that changes between parts (its generation) is read again from the start.
+    /// directory that changes between parts (its generation) fails as a conflict.
     fn directory_in_parts(&self, g: u64, path: &str) -> std::result::Result<Vec<String>, XsError> {
         let mut names = Vec::new();
         let mut generation = Vec::new();
@@ -868,23 +863,14 @@ impl Txn<'_> {
                     }
                     e
                 })?;
-            let (this_generation, part, last) = wire::directory_part(&body).map_err(|f| XsError {
-                op: "directory",
-                path: path.to_owned(),
-                errno: f.errno(),
-                timed_out: None,
-            })?;
+            let (this_generation, part, last) = wire::directory_part(&body)
+                .map_err(|f| XsError::new("directory", path, f.errno()))?;
             if names.is_empty() {
                 generation = this_generation.to_vec();
             } else if this_generation != generation.as_slice() {
                 // Changed by another writer between the parts: this transaction would
                 // conflict at its commit anyway, so it starts again now.
-                return Err(XsError {
-                    op: "directory",
-                    path: path.to_owned(),
-                    errno: libc::EAGAIN,
-                    timed_out: None,
-                });
+                return Err(XsError::new("directory", path, libc::EAGAIN));
             }
             names.extend_from_slice(part);
             if last {
